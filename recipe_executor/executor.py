@@ -1,0 +1,67 @@
+"""The Executor: load a recipe, validate its whole tree, then run its steps in order."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import RecipeExecutorError, RecipeValidationError
+from .loader import LoadedRecipe, load_recipe
+from .models import Recipe
+from .protocols import ContextProtocol
+from .runtime import RunOptions, RunState, nested_recipe, run_scope
+from .steps.runner import run_steps
+from .validation import validate_recipe
+
+__all__ = ["Executor"]
+
+
+class Executor:
+    """Runs recipes: ``await Executor(logger).execute(recipe, context)``.
+
+    ``recipe`` may be a file path (JSON or YAML), JSON text, a dict or a :class:`Recipe`.
+    Nothing runs unless the whole tree validates; warnings (unknown config keys) are logged.
+    ``options`` applies when this call starts the run (a nested call joins the current run).
+    After a run, ``last_run`` holds its :class:`RunState` (usage totals, for example).
+    """
+
+    def __init__(self, logger: logging.Logger | None = None, *, options: RunOptions | None = None) -> None:
+        self.logger = logger or logging.getLogger("recipe_executor")
+        self.options = options
+        self.last_run: RunState | None = None
+
+    def validate(self, recipe: str | os.PathLike[str] | dict[str, Any] | Recipe) -> LoadedRecipe:
+        """Load and validate ``recipe`` without running it; log warnings, raise on errors."""
+        loaded = load_recipe(recipe)
+        self._check(loaded, self.options.strict if self.options else False)
+        return loaded
+
+    def _check(self, loaded: LoadedRecipe, strict: bool) -> None:
+        problems = validate_recipe(loaded, strict=strict)
+        for warning in problems:
+            if warning.severity == "warning":
+                self.logger.warning("%s", warning)
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            raise RecipeValidationError(errors)
+
+    async def execute(
+        self,
+        recipe: str | os.PathLike[str] | dict[str, Any] | Recipe,
+        context: ContextProtocol,
+    ) -> None:
+        """Validate ``recipe`` and run its steps on ``context``."""
+        async with run_scope(self.options, self.logger) as (run, _owner):
+            self.last_run = run
+            loaded = load_recipe(recipe)
+            self._check(loaded, run.options.strict)
+            steps = loaded.data["steps"]
+            recipe_dir = loaded.directory.resolve() if loaded.directory is not None else None
+            with nested_recipe(recipe_dir or Path.cwd(), deeper=False):
+                try:
+                    await run_steps(steps, context, logger=self.logger)
+                except RecipeExecutorError as exc:
+                    exc.add_segment(loaded.label)
+                    raise

@@ -1,0 +1,120 @@
+"""Loading recipes from files, JSON/YAML text, dicts or models, with a parse cache.
+
+A recipe file is parsed once per (path, size, mtime); every ``execute_recipe`` of the same
+sub-recipe reuses the parsed object.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import RecipeLoadError
+from .models import Recipe
+
+__all__ = ["LoadedRecipe", "load_recipe", "resolve_recipe_path"]
+
+_YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class LoadedRecipe:
+    """A recipe's raw object, how to name it in messages, and where it came from."""
+
+    data: dict[str, Any]
+    label: str
+    path: Path | None
+
+    @property
+    def directory(self) -> Path | None:
+        return self.path.parent if self.path is not None else None
+
+
+_FILE_CACHE: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+
+def _parse_text(text: str, label: str, yaml_first: bool) -> Any:
+    if not yaml_first:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            json_error = exc
+    else:
+        json_error = None
+    import yaml  # only recipes that are YAML pay for the import
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        if json_error is not None:
+            raise RecipeLoadError(
+                f"{label} is not valid JSON: {json_error.msg} at line {json_error.lineno} column {json_error.colno}"
+            ) from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        raise RecipeLoadError(f"{label} is not valid YAML: {getattr(exc, 'problem', exc)}{where}") from None
+
+
+def _load_file(path: Path, label: str) -> dict[str, Any]:
+    try:
+        stat = path.stat()
+    except OSError:
+        raise RecipeLoadError(f"recipe file not found: {label!r}") from None
+    key = (stat.st_size, stat.st_mtime_ns)
+    resolved = path.resolve()
+    cached = _FILE_CACHE.get(resolved)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeLoadError(f"could not read recipe file {label!r}: {exc}") from None
+    data = _parse_text(text, label, yaml_first=path.suffix.lower() in _YAML_SUFFIXES)
+    data = _check_top_level(data, label)
+    _FILE_CACHE[resolved] = (key, data)
+    return data
+
+
+def _check_top_level(data: Any, label: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise RecipeLoadError(f"{label} must hold an object with a 'steps' list, not {type(data).__name__}")
+    return data
+
+
+def load_recipe(source: str | os.PathLike[str] | dict[str, Any] | Recipe) -> LoadedRecipe:
+    """Load a recipe from a file path, JSON/YAML text, a dict or a :class:`Recipe`.
+
+    The returned ``data`` is shared with the cache: callers must not mutate it.
+    """
+    if isinstance(source, Recipe):
+        return LoadedRecipe(source.model_dump(exclude_none=True), "<recipe>", None)
+    if isinstance(source, dict):
+        return LoadedRecipe(source, "<recipe>", None)
+    if isinstance(source, os.PathLike):
+        path = Path(source)
+        return LoadedRecipe(_load_file(path, str(source)), str(source), path)
+    if isinstance(source, str):
+        stripped = source.lstrip()
+        if stripped.startswith("{"):
+            return LoadedRecipe(_check_top_level(_parse_text(source, "recipe text", False), "recipe text"), "<recipe>", None)
+        if "\n" in source and not os.path.exists(source):
+            return LoadedRecipe(_check_top_level(_parse_text(source, "recipe text", True), "recipe text"), "<recipe>", None)
+        path = Path(source)
+        return LoadedRecipe(_load_file(path, source), source, path)
+    raise TypeError(f"a recipe is a file path, JSON text, a dict or a Recipe, not {type(source).__name__}")
+
+
+def resolve_recipe_path(path: str, caller_dir: Path | None) -> Path | None:
+    """Where a sub-recipe path points: the working directory first (as upstream), then the
+    directory of the calling recipe. ``None`` if neither has the file."""
+    candidate = Path(path)
+    if candidate.is_file():
+        return candidate
+    if caller_dir is not None and not candidate.is_absolute():
+        beside = caller_dir / candidate
+        if beside.is_file():
+            return beside
+    return None

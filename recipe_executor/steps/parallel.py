@@ -1,0 +1,138 @@
+"""``parallel``: run substeps concurrently, each on its own clone of the context.
+
+Faithful to the seed (clones discarded, fail-fast, ``max_concurrency`` 0 = no limit, ``delay``
+between launches), plus ``timeout``, ``fail_fast: false`` and an optional ``result_key`` report.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import field_validator
+
+from .._concurrency import Outcome, Report, run_bounded
+from ..errors import StepTimeoutError, SubstepsFailedError
+from ..models import normalize_step
+from ..protocols import ContextProtocol
+from .base import BaseStep, StepConfig, TemplatedBool, TemplatedFloat, TemplatedInt, resolve_templated
+from .registry import register_step
+from .runner import run_step, step_segment
+
+__all__ = ["ParallelConfig", "ParallelStep", "failure_error"]
+
+
+class ParallelConfig(StepConfig):
+    """Config for ParallelStep.
+
+    Fields:
+        substeps: step objects to run concurrently (any registered type, either shape).
+        max_concurrency: most substeps running at once; 0 means no limit.
+        delay: seconds between consecutive launches; the first starts at once.
+        timeout: seconds for the whole step, launch waits included; None means no limit.
+        fail_fast: stop at the first failure (cancel the rest); false runs every substep.
+        result_key: if set, store one report entry per substep there (and do not raise
+            for failures when ``fail_fast`` is false).
+        output_keys: keys copied from each substep's context into its report entry.
+    """
+
+    substeps: list[dict[str, Any]]
+    max_concurrency: TemplatedInt = 0
+    delay: TemplatedFloat = 0
+    timeout: TemplatedFloat | None = None
+    fail_fast: TemplatedBool = True
+    result_key: str | None = None
+    output_keys: list[str] = []
+
+    @field_validator("max_concurrency", "delay", "timeout")
+    @classmethod
+    def _not_negative(cls, value: Any) -> Any:
+        if isinstance(value, (int, float)) and value < 0:
+            raise ValueError("must be 0 or more")
+        return value
+
+
+def _describe_substep(raw: Any, field: str, index: int) -> str:
+    try:
+        step_type, config = normalize_step(raw)
+    except ValueError:
+        return step_segment(field, index, None)
+    detail = config.get("recipe_path") if step_type == "execute_recipe" else None
+    return step_segment(field, index, step_type) + (f" ({detail})" if detail else "")
+
+
+def failure_error(
+    failures: Sequence[Outcome[Any]], total: int, noun: str, describe: Any
+) -> SubstepsFailedError:
+    """One error for the failed children: a single failure keeps its own path and reason;
+    several are listed. ``describe(index)`` names a child (``substeps[1] execute_recipe``)."""
+    ordered = sorted(failures, key=lambda o: o.index)
+    errors = [(o.index, o.error) for o in ordered if o.error is not None]
+    first = errors[0][1]
+    if len(errors) == 1:
+        path = list(getattr(first, "path", None) or [describe(errors[0][0])])
+        reason = getattr(first, "reason", None) or str(first)
+        error = SubstepsFailedError(reason, errors=errors, path=path)
+    else:
+        listed = "; ".join(f"{describe(i)}: {e}" if not getattr(e, "path", None) else str(e) for i, e in errors)
+        error = SubstepsFailedError(f"{len(errors)} of {total} {noun} failed: {listed}", errors=errors)
+    error.__cause__ = first
+    return error
+
+
+@register_step("parallel")
+class ParallelStep(BaseStep[ParallelConfig]):
+    """Runs ``substeps`` concurrently on cloned contexts; see :class:`ParallelConfig`."""
+
+    def __init__(self, logger: logging.Logger, config: dict[str, Any] | ParallelConfig) -> None:
+        super().__init__(logger, config)
+
+    @classmethod
+    def child_steps(cls, config: ParallelConfig) -> Sequence[tuple[str, Sequence[Any]]]:
+        return [("substeps", config.substeps)]
+
+    async def execute(self, context: ContextProtocol) -> None:
+        cfg = self.config
+        substeps = cfg.substeps
+        max_concurrency = resolve_templated(cfg.max_concurrency, int, context, "max_concurrency")
+        delay = resolve_templated(cfg.delay, float, context, "delay")
+        timeout = resolve_templated(cfg.timeout, float, context, "timeout") if cfg.timeout is not None else None
+        fail_fast = resolve_templated(cfg.fail_fast, bool, context, "fail_fast")
+        if max_concurrency < 0:
+            raise ValueError(f"max_concurrency must be 0 (no limit) or more, not {max_concurrency}")
+        output_keys = cfg.output_keys
+        self.logger.info("Running %d substeps in parallel (max_concurrency=%s)", len(substeps), max_concurrency or "unlimited")
+
+        async def worker(index: int) -> dict[str, Any]:
+            clone = context.clone()
+            await run_step(substeps[index], clone, field="substeps", index=index, logger=self.logger)
+            return {key: clone.get(key) for key in output_keys}
+
+        report: Report[dict[str, Any]] = await run_bounded(
+            len(substeps), worker, max_concurrency=max_concurrency, delay=delay, timeout=timeout, fail_fast=fail_fast
+        )
+        if cfg.result_key:
+            context[cfg.result_key] = [_entry(o) for o in report.outcomes]
+        if report.timed_out:
+            raise StepTimeoutError(
+                f"timed out after {timeout:g} seconds with {report.finished} of {len(substeps)} substeps finished"
+            )
+        if report.failures and not (cfg.result_key and not fail_fast):
+            raise failure_error(report.failures, len(substeps), "substeps", lambda i: _describe_substep(substeps[i], "substeps", i))
+
+
+def _entry(outcome: Outcome[dict[str, Any]]) -> dict[str, Any]:
+    started = (
+        datetime.fromtimestamp(outcome.started_at, tz=timezone.utc).isoformat() if outcome.started_at is not None else None
+    )
+    status = outcome.status if outcome.status != "running" else "cancelled"
+    return {
+        "index": outcome.index,
+        "status": status,
+        "error": str(outcome.error) if outcome.error is not None else None,
+        "started_at": started,
+        "duration_s": round(outcome.duration_s, 6) if outcome.duration_s is not None else None,
+        "outputs": outcome.value if outcome.value is not None else {},
+    }

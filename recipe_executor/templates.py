@@ -1,0 +1,162 @@
+"""The one Liquid environment, and rendering of strings and nested values against a context.
+
+Templates are parsed once and cached. Rendering reads the context's artifacts in place, never
+copying them, so a render costs what the template uses, not the size of the context.
+Undefined variables render empty, as upstream; in strict mode (``--strict-templates``) they are
+an error naming the variable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from io import StringIO
+from typing import Any
+
+from liquid import Environment, StrictUndefined, Undefined
+from liquid.builtin.output import OutputNode
+from liquid.exceptions import LiquidError, UndefinedError
+
+from .errors import TemplateError
+from .protocols import ContextProtocol
+from .runtime import current_run
+
+__all__ = [
+    "check_template",
+    "is_template",
+    "render_structured",
+    "render_template",
+    "render_value",
+    "snakecase",
+]
+
+_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{|\{%).)*)\}\}\s*$", re.DOTALL)
+
+
+def snakecase(value: object) -> str:
+    """Upstream's ``snakecase`` filter: ``"Hello There MyDocument"`` → ``hello_there_my_document``."""
+    text = str(value)
+    text = re.sub(r"[\s\-]+", "_", text)
+    text = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", text)
+    text = text.lower()
+    text = re.sub(r"[^a-z0-9_]", "", text)
+    text = re.sub(r"_+", "_", text)
+    return text.strip("_")
+
+
+def _make_env(undefined: type[Undefined]) -> Environment:
+    env = Environment(autoescape=False, extra=True, undefined=undefined)
+    env.add_filter("snakecase", snakecase)
+    return env
+
+
+_LENIENT = _make_env(Undefined)
+_STRICT = _make_env(StrictUndefined)
+
+
+def is_template(text: str) -> bool:
+    """True if ``text`` contains Liquid markup and so needs rendering."""
+    return "{{" in text or "{%" in text
+
+
+@lru_cache(maxsize=8192)
+def _parse(source: str, strict: bool) -> Any:
+    return (_STRICT if strict else _LENIENT).from_string(source)
+
+
+def _strict() -> bool:
+    return current_run().options.strict_templates
+
+
+def _template(source: str, strict: bool) -> Any:
+    try:
+        return _parse(source, strict)
+    except LiquidError as exc:
+        raise TemplateError(f"invalid Liquid template {_excerpt(source)}: {_liquid_message(exc)}") from exc
+
+
+def check_template(source: str) -> str | None:
+    """The syntax error in ``source`` as a sentence, or ``None`` if it parses."""
+    if not is_template(source):
+        return None
+    try:
+        _parse(source, False)
+    except LiquidError as exc:
+        return f"invalid Liquid template {_excerpt(source)}: {_liquid_message(exc)}"
+    return None
+
+
+def _view(context: ContextProtocol | Mapping[str, Any]) -> Mapping[str, Any]:
+    view = getattr(context, "template_view", None)
+    if callable(view):
+        return view()  # type: ignore[no-any-return]
+    if isinstance(context, Mapping):
+        return context
+    return context.dict()
+
+
+def render_template(text: str, context: ContextProtocol | Mapping[str, Any]) -> str:
+    """Render ``text`` against the context's artifacts; text without markup is returned as is."""
+    if not is_template(text):
+        return text
+    strict = _strict()
+    template = _template(text, strict)
+    render_context = template.context_class(template, globals=template.make_globals(_view(context)))
+    buffer = StringIO()
+    try:
+        template.render_with_context(render_context, buffer)
+    except LiquidError as exc:
+        raise TemplateError(f"could not render template {_excerpt(text)}: {_liquid_message(exc)}") from exc
+    return buffer.getvalue()
+
+
+def render_structured(text: str, context: ContextProtocol | Mapping[str, Any]) -> Any:
+    """Render ``text``; if it is exactly one ``{{ expression }}``, return the expression's value.
+
+    This lets ``"{{ items }}"`` pass a list or object through unchanged where a field accepts
+    structures. Undefined values give ``None`` (or an error in strict mode).
+    """
+    if not is_template(text) or not _SINGLE_EXPRESSION.match(text):
+        return render_template(text, context)
+    strict = _strict()
+    template = _template(text.strip(), strict)
+    if len(template.nodes) != 1 or not isinstance(template.nodes[0], OutputNode):
+        return render_template(text, context)
+    render_context = template.context_class(template, globals=template.make_globals(_view(context)))
+    try:
+        value = template.nodes[0].expression.evaluate(render_context)
+    except LiquidError as exc:
+        raise TemplateError(f"could not render template {_excerpt(text)}: {_liquid_message(exc)}") from exc
+    if isinstance(value, Undefined):
+        if strict:
+            raise TemplateError(f"could not render template {_excerpt(text)}: {value!r} is undefined")
+        return None
+    return value
+
+
+def render_value(value: Any, context: ContextProtocol | Mapping[str, Any], *, structured: bool = False) -> Any:
+    """Render every string inside ``value`` (dict values and list items, recursively).
+
+    Dict keys are left as they are. With ``structured``, a string that is exactly one
+    ``{{ expression }}`` becomes the expression's value (see :func:`render_structured`).
+    """
+    if isinstance(value, str):
+        return render_structured(value, context) if structured else render_template(value, context)
+    if isinstance(value, dict):
+        return {k: render_value(v, context, structured=structured) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render_value(v, context, structured=structured) for v in value]
+    return value
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    short = text if len(text) <= limit else text[: limit - 1] + "…"
+    return repr(short)
+
+
+def _liquid_message(exc: LiquidError) -> str:
+    if isinstance(exc, UndefinedError):
+        return str(getattr(exc, "message", None) or exc).splitlines()[0]
+    message = getattr(exc, "message", None) or str(exc)
+    return str(message).splitlines()[0].rstrip(".")
