@@ -6,7 +6,11 @@ Steps that need heavy optional SDKs (LLM providers, MCP) import them lazily, ins
 from __future__ import annotations
 
 from . import (  # noqa: F401  (imported for registration)
+    conditional,
+    docpack_create,
+    docpack_extract,
     execute_recipe,
+    loop,
     parallel,
     read_files,
     set_context,
