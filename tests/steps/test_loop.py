@@ -63,9 +63,7 @@ async def _run(steps: list[dict[str, Any]], artifacts: dict[str, Any] | None = N
 
 
 async def test_loop_result_is_the_item_key_value_after_the_substeps() -> None:
-    context = await _run(
-        [_loop("xs", [_set("item", "{{ item }}!"), _set("other", "dropped")])], {"xs": ["a", "b"]}
-    )
+    context = await _run([_loop("xs", [_set("item", "{{ item }}!"), _set("other", "dropped")])], {"xs": ["a", "b"]})
     assert context["results"] == ["a!", "b!"]
     assert "other" not in context
     assert context["results__errors"] == []
