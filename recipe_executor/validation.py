@@ -123,6 +123,9 @@ class _Validator:
         except ValidationError as exc:
             self.error(here, f"invalid config: {describe_validation_error(exc)}")
             return
+        static_check = getattr(cls, "validate_static", None)  # optional hook, e.g. llm_generate's model id
+        for problem in static_check(validated) if callable(static_check) else ():
+            self.error(here, problem)
         children = list(cls.child_steps(validated))
         skip = set(cls.untemplated_fields()) | {label.split(".")[0].split("[")[0] for label, _ in children}
         for key, value in config.items():
