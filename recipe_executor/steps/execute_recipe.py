@@ -2,8 +2,9 @@
 
 ``recipe_path`` is rendered, then looked up in the working directory (as upstream) and, failing
 that, beside the calling recipe. ``context_overrides`` are rendered recursively; a rendered
-string holding a JSON object or array becomes that structure, and ``"{{ x }}"`` passes ``x``
-through unchanged. Overrides are visible to the sub-recipe only: afterwards each overridden key
+string holding a JSON object or array becomes that structure (upstream parsed Python literals,
+which broke on ``true``/``false``/``null``), and ``"{{ x }}"`` passes ``x`` through unchanged.
+Keys are rendered too. Overrides are visible to the sub-recipe only: afterwards each overridden key
 is restored (or removed). Other writes of the sub-recipe stay, as upstream recipes rely on.
 """
 
@@ -11,22 +12,39 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+from pydantic import Field
 
 from ..errors import RecipeValidationError, RecursionLimitError, StepError
 from ..loader import load_recipe, resolve_recipe_path
 from ..protocols import ContextProtocol
 from ..runtime import current_depth, current_recipe_dir, current_run, nested_recipe
-from ..templates import is_template, render_value
+from ..templates import is_template, render_template
 from ..validation import validate_recipe
 from .base import BaseStep, StepConfig
 from .registry import register_step
 from .runner import run_steps
+from .set_context import render_exact
 
-__all__ = ["ExecuteRecipeConfig", "ExecuteRecipeStep"]
+__all__ = ["ExecuteRecipeConfig", "ExecuteRecipeStep", "render_override"]
 
 _MISSING = object()
+_STACK_RESERVE = 250
+"""Frames kept free below Python's recursion limit for the steps of the deepest sub-recipe."""
+
+
+def _stack_depth() -> int:
+    """How many Python frames the current call stack holds (cheap: a pointer walk)."""
+    frame = sys._getframe()
+    depth = 0
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back  # type: ignore[assignment]
+    return depth
 
 
 class ExecuteRecipeConfig(StepConfig):
@@ -38,24 +56,39 @@ class ExecuteRecipeConfig(StepConfig):
     """
 
     recipe_path: str
-    context_overrides: dict[str, Any] = {}
+    context_overrides: dict[str, Any] = Field(default_factory=dict)
 
 
-def _parse_structure(value: Any) -> Any:
-    """A rendered string holding a JSON object or array becomes that structure."""
+def render_override(value: Any, context: ContextProtocol) -> Any:
+    """Render one ``context_overrides`` value (see the module docstring).
+
+    Only strings written in the recipe are parsed as JSON after rendering; values taken from
+    the context through ``"{{ x }}"`` are passed through as they are (as a private copy).
+    """
     if isinstance(value, str):
-        text = value.strip()
-        if text[:1] in ("{", "[") and text[-1:] in ("}", "]"):
-            try:
-                return json.loads(text)
-            except ValueError:
-                return value
-        return value
+        if not is_template(value):
+            return _parse_json_structure(value)
+        result = render_exact(value, context)
+        return _parse_json_structure(result) if isinstance(result, str) else result
     if isinstance(value, dict):
-        return {k: _parse_structure(v) for k, v in value.items()}
+        return {render_template(k, context): render_override(v, context) for k, v in value.items()}
     if isinstance(value, list):
-        return [_parse_structure(v) for v in value]
+        return [render_override(v, context) for v in value]
     return value
+
+
+def _parse_json_structure(text: str) -> Any:
+    """``text`` as a dict or list if it is JSON for one (``true``/``false``/``null`` work),
+    else ``text`` unchanged."""
+    stripped = text.strip()
+    if (stripped[:1], stripped[-1:]) in (("{", "}"), ("[", "]")):
+        try:
+            parsed = json.loads(stripped)
+        except ValueError:
+            return text
+        if isinstance(parsed, (dict, list)):
+            return parsed
+    return text
 
 
 @register_step("execute_recipe")
@@ -75,27 +108,40 @@ class ExecuteRecipeStep(BaseStep[ExecuteRecipeConfig]):
 
     async def execute(self, context: ContextProtocol) -> None:
         run = current_run()
-        raw_path = render_value(self.config.recipe_path, context).strip()
+        raw_path = render_template(self.config.recipe_path, context).strip()
+        if not raw_path:
+            raise StepError(f"recipe_path {self.config.recipe_path!r} rendered to an empty string; give a recipe file")
         self.path_detail = f" ({raw_path})"
         if current_depth() >= run.options.max_depth:
             raise RecursionLimitError(
                 f"sub-recipes nested more than {run.options.max_depth} levels deep; "
                 "check for a recipe that calls itself without end, or raise the limit (--max-depth)"
             )
+        if _stack_depth() > sys.getrecursionlimit() - _STACK_RESERVE:
+            raise RecursionLimitError(
+                f"sub-recipes nested {current_depth()} levels deep have used up Python's call stack; "
+                f"lower --max-depth below {current_depth()} or make the recursion shallower"
+            )
         resolved = resolve_recipe_path(raw_path, current_recipe_dir())
         if resolved is None:
-            raise StepError(f"sub-recipe file not found: {raw_path!r}")
+            raise StepError(
+                f"sub-recipe file not found: {raw_path!r}; looked in the working directory "
+                f"({str(Path.cwd())!r}) and beside the calling recipe"
+            )
         loaded = load_recipe(resolved)
         validated: set[Any] = run.service("execute_recipe.validated", set)
         key = resolved.resolve()
         if key not in validated:
-            problems = [p for p in validate_recipe(loaded, strict=run.options.strict, prefix=[]) if p.severity == "error"]
-            if problems:
-                raise RecipeValidationError(problems)
+            problems = validate_recipe(loaded, strict=run.options.strict, prefix=[])
+            errors = [p for p in problems if p.severity == "error"]
+            if errors:
+                raise RecipeValidationError(errors)
+            for warning in problems:
+                self.logger.warning("%s: %s", raw_path, warning)
             validated.add(key)
 
-        overrides = {k: _parse_structure(render_value(v, context, structured=True)) for k, v in self.config.context_overrides.items()}
-        saved = {k: context[k] if k in context else _MISSING for k in overrides}
+        overrides = render_override(self.config.context_overrides, context)
+        saved = {k: context.get(k, _MISSING) for k in overrides}
         for k, v in overrides.items():
             context[k] = v
         self.logger.info("Executing sub-recipe %s", raw_path)

@@ -1,9 +1,12 @@
 """``set_context``: store a value (any JSON value; strings rendered) under a key.
 
-``value`` strings are rendered recursively (dict values, list items); a string that is exactly
-``"{{ expression }}"`` keeps the expression's value (a list stays a list). ``nested_render``
-re-renders until the text stops changing, at most :data:`MAX_NESTED_PASSES` times.
-``if_exists: merge`` combines with an existing value as upstream does.
+``key`` is a template. ``value`` may be any JSON value — also ``true``, a number or ``null``,
+which upstream rejected. Strings inside it are rendered recursively (dict keys and values, list
+items); a string that is exactly ``"{{ expression }}"`` keeps the expression's value, so a list
+stays a list (upstream always stored text); an undefined one stores ``""`` as upstream did.
+``nested_render`` re-renders rendered strings until they stop
+changing, at most :data:`MAX_NESTED_PASSES` times, so a cycle such as ``a → b → a`` ends.
+``if_exists: merge`` combines with an existing value exactly as upstream does.
 """
 
 from __future__ import annotations
@@ -11,14 +14,17 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal
 
+from ..context import deep_copy
+from ..errors import StepError
 from ..protocols import ContextProtocol
-from ..templates import is_template, render_template, render_value
-from .base import BaseStep, StepConfig
+from ..templates import is_template, render_structured, render_template
+from .base import BaseStep, StepConfig, TemplatedBool, resolve_templated
 from .registry import register_step
 
-__all__ = ["MAX_NESTED_PASSES", "SetContextConfig", "SetContextStep", "merge_values"]
+__all__ = ["MAX_NESTED_PASSES", "SetContextConfig", "SetContextStep", "merge_values", "render_exact", "render_leaves"]
 
 MAX_NESTED_PASSES = 10
+"""How many extra render passes ``nested_render`` makes at most."""
 
 
 class SetContextConfig(StepConfig):
@@ -26,14 +32,14 @@ class SetContextConfig(StepConfig):
 
     Fields:
         key: the artifact key (a template).
-        value: any JSON value; strings inside are rendered.
+        value: any JSON value; strings inside (and dict keys) are rendered.
         nested_render: re-render rendered strings until they stop changing (bounded).
         if_exists: "overwrite" (default) or "merge" with the existing value.
     """
 
     key: str
-    value: Any = None
-    nested_render: bool = False
+    value: Any
+    nested_render: TemplatedBool = False
     if_exists: Literal["overwrite", "merge"] = "overwrite"
 
 
@@ -48,20 +54,45 @@ def merge_values(old: Any, new: Any) -> Any:
     return [old, new]
 
 
-def _nested(value: Any, context: ContextProtocol) -> Any:
+def render_exact(text: str, context: ContextProtocol) -> Any:
+    """:func:`render_structured`, except that text with whitespace around the one expression
+    stays text: ``"\\n\\n{{ body }}"`` must keep its leading blank lines, as upstream did."""
+    if text != text.strip():
+        return render_template(text, context)
+    return deep_copy(render_structured(text, context))
+
+
+def render_leaves(value: Any, context: ContextProtocol) -> Any:
+    """Render every string in ``value``: dict keys as text, leaves structured.
+
+    A structured result is a private deep copy, so the stored value never aliases another key's
+    value (or a value shared with a parent context).
+    """
+    if isinstance(value, str):
+        return render_exact(value, context) if is_template(value) else value
+    if isinstance(value, dict):
+        return {render_template(k, context): render_leaves(v, context) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render_leaves(v, context) for v in value]
+    return value
+
+
+def _nested(value: Any, context: ContextProtocol, logger: logging.Logger) -> Any:
     if isinstance(value, str):
         for _ in range(MAX_NESTED_PASSES):
             if not is_template(value):
-                break
+                return value
             again = render_template(value, context)
             if again == value:
-                break
+                return value
             value = again
+        if is_template(value):
+            logger.warning("nested_render stopped after %d passes; the text still holds markup", MAX_NESTED_PASSES)
         return value
     if isinstance(value, dict):
-        return {k: _nested(v, context) for k, v in value.items()}
+        return {k: _nested(v, context, logger) for k, v in value.items()}
     if isinstance(value, list):
-        return [_nested(v, context) for v in value]
+        return [_nested(v, context, logger) for v in value]
     return value
 
 
@@ -75,9 +106,17 @@ class SetContextStep(BaseStep[SetContextConfig]):
     async def execute(self, context: ContextProtocol) -> None:
         cfg = self.config
         key = render_template(cfg.key, context)
-        value = render_value(cfg.value, context, structured=True)
-        if cfg.nested_render:
-            value = _nested(value, context)
-        if cfg.if_exists == "merge" and key in context:
+        if not key.strip():
+            raise StepError(f"key {cfg.key!r} rendered to an empty string; give a non-empty key")
+        merging = cfg.if_exists == "merge" and key in context
+        if merging and isinstance(cfg.value, str) and isinstance(context.get(key), str):
+            # Appending to text: render as text, as upstream did, so "{{ n }}" appends "5".
+            value: Any = render_template(cfg.value, context)
+        else:
+            value = render_leaves(cfg.value, context)
+        if resolve_templated(cfg.nested_render, bool, context, "nested_render"):
+            value = _nested(value, context, self.logger)
+        if merging:
             value = merge_values(context[key], value)
         context[key] = value
+        self.logger.debug("set_context stored %r (%s)", key, type(value).__name__)

@@ -10,6 +10,7 @@ written to a temporary file and renamed, so a crash never leaves a half-written 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -23,11 +24,12 @@ from pydantic import BaseModel, model_validator
 from ..errors import StepError
 from ..paths import contained_path
 from ..protocols import ContextProtocol
-from ..templates import render_template, render_value
+from ..templates import is_template, render_template
 from .base import BaseStep, StepConfig
 from .registry import register_step
+from .set_context import render_exact
 
-__all__ = ["FileEntry", "WriteFilesConfig", "WriteFilesStep", "write_atomic"]
+__all__ = ["FileEntry", "WriteFilesConfig", "WriteFilesStep", "write_all", "write_atomic"]
 
 
 class FileEntry(BaseModel):
@@ -77,20 +79,91 @@ def _serialise(content: Any) -> str:
     return str(content)
 
 
-def write_atomic(target: Path, text: str) -> None:
-    """Write ``text`` to ``target`` through a temporary file in the same folder and a rename."""
+def _new_file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give a new file (0o666 minus the umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_NEW_FILE_MODE = _new_file_mode()
+
+
+def _check_target(target: Path, shown: str) -> None:
+    """Refuse, before anything is written, a target that cannot become a regular file."""
+    if target.is_dir():
+        raise StepError(f"file path {shown!r} names an existing folder; give a file name")
+    for parent in target.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise StepError(f"file path {shown!r} runs through {str(parent)!r}, which is a file, not a folder")
+            break
+
+
+def _write_temp(target: Path, text: str) -> Path:
+    """Write ``text`` to a new temporary file beside ``target`` and return its path."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        try:
+            mode = target.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = _NEW_FILE_MODE
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
-        os.replace(tmp, target)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _discard(Path(tmp))
         raise
+    return Path(tmp)
+
+
+def _discard(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def write_atomic(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` through a temporary file in the same folder and a rename,
+    so readers (and a crash or Ctrl-C) see either the old file or the complete new one."""
+    os.replace(_write_temp(target, text), target)
+
+
+def write_all(plan: list[tuple[Path, str]]) -> None:
+    """Write every ``(target, text)`` of ``plan`` all-or-nothing as far as the OS allows.
+
+    All temporary files are written first; only when every one of them is complete are they
+    renamed into place. A failure while writing (disk full, permission denied) removes the
+    temporary files and leaves every target untouched.
+    """
+    written: list[tuple[Path, Path]] = []
+    try:
+        for target, text in plan:
+            written.append((_write_temp(target, text), target))
+    except BaseException:
+        for tmp, _ in written:
+            _discard(tmp)
+        raise
+    for index, (tmp, target) in enumerate(written):
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            for later, _ in written[index:]:
+                _discard(later)
+            raise
+
+
+def _render_content(content: Any, context: ContextProtocol) -> Any:
+    """Render recipe-written content: strings inside it are templates (upstream wrote them
+    literally); a string that is exactly ``"{{ x }}"`` keeps ``x``'s value, so an object is
+    written as JSON rather than as a Python repr."""
+    if isinstance(content, str):
+        return render_exact(content, context) if is_template(content) else content
+    if isinstance(content, dict):
+        return {k: _render_content(v, context) for k, v in content.items()}
+    if isinstance(content, list):
+        return [_render_content(v, context) for v in content]
+    return content
 
 
 def _as_file(item: Any, where: str) -> tuple[Any, Any]:
@@ -99,11 +172,6 @@ def _as_file(item: Any, where: str) -> tuple[Any, Any]:
     if isinstance(item, dict) and "path" in item and "content" in item:
         return item["path"], item["content"]
     raise StepError(f"{where} must be an object with 'path' and 'content' (or a list of them), got {item!r:.80}")
-
-
-def _write_all(plan: list[tuple[Path, str]]) -> None:
-    for target, text in plan:
-        write_atomic(target, text)
 
 
 @register_step("write_files")
@@ -131,7 +199,7 @@ class WriteFilesStep(BaseStep[WriteFilesConfig]):
                         raise StepError(f"content_key {key!r} is not in the context")
                     content = context[key]
                 else:
-                    content = render_value(entry.content, context)
+                    content = _render_content(entry.content, context)
                 out.append((path, content))
             return out
         key = render_template(cfg.files_key or "", context)
@@ -143,10 +211,17 @@ class WriteFilesStep(BaseStep[WriteFilesConfig]):
 
     async def execute(self, context: ContextProtocol) -> None:
         root = Path(render_template(self.config.root, context).strip() or ".")
-        plan = []
+        plan: list[tuple[Path, str]] = []
+        seen: dict[Path, str] = {}
         for path, content in self._collect(context):
-            target = contained_path(root, str(path), what="file path")
+            shown = str(path)
+            target = contained_path(root, shown, what="file path")
+            _check_target(target, shown)
+            if target in seen:
+                self.logger.warning("%r and %r name the same file; the later one wins", seen[target], shown)
+                plan = [(t, x) for t, x in plan if t != target]
+            seen[target] = shown
             plan.append((target, _serialise(content)))
-        await anyio.to_thread.run_sync(_write_all, plan)
+        await anyio.to_thread.run_sync(write_all, plan)
         for target, text in plan:
             self.logger.info("Wrote %s (%d bytes)", target, len(text.encode("utf-8")))
