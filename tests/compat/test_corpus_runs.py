@@ -48,11 +48,6 @@ async def test_extras_demo_writes_one_markdown_file_per_item(in_corpus: Path, tm
     assert context["item.content__errors"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read_files merge_mode 'dict' now always returns {path: content}; upstream returned the bare "
-    "content for one file, and codebase_generator loops over `components` expecting that list",
-)
 async def test_codebase_generator_read_components_yields_the_component_list(in_corpus: Path) -> None:
     context = await _run(
         "recipes/codebase_generator/recipes/read_components.json",
