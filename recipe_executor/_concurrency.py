@@ -22,7 +22,7 @@ from typing import Generic, Literal, TypeVar
 
 import anyio
 
-__all__ = ["UNLIMITED_CAP", "Outcome", "Report", "run_bounded"]
+__all__ = ["UNLIMITED_CAP", "Outcome", "Report", "run_bounded", "run_in_fresh_task"]
 
 T = TypeVar("T")
 
@@ -55,6 +55,15 @@ class Report(Generic[T]):
     @property
     def finished(self) -> int:
         return sum(1 for o in self.outcomes if o.status in ("succeeded", "failed"))
+
+
+def _now() -> float:
+    """The event loop's clock (a module function so tests can substitute a fake clock)."""
+    return anyio.current_time()
+
+
+async def _sleep(seconds: float) -> None:
+    await anyio.sleep(seconds)
 
 
 async def run_bounded(
@@ -105,20 +114,48 @@ async def run_bounded(
 
     with anyio.move_on_after(timeout) as deadline:
         async with anyio.create_task_group() as tg:
-            next_launch = 0.0
+            next_launch: float | None = None
             for outcome in outcomes:
                 await slots.acquire()
                 if state["failed"]:
                     slots.release()
                     break
                 if delay > 0:
-                    wait = next_launch - time.monotonic()
-                    if wait > 0:
-                        await anyio.sleep(wait)
-                    next_launch = time.monotonic() + delay
-                    if state["failed"]:
-                        slots.release()
-                        break
+                    if next_launch is not None:
+                        wait = next_launch - _now()
+                        if wait > 0:
+                            await _sleep(wait)
+                        if state["failed"]:
+                            slots.release()
+                            break
+                    next_launch = _now() + delay
                 tg.start_soon(run_one, outcome, tg.cancel_scope)
     report.timed_out = deadline.cancelled_caught
     return report
+
+
+async def run_in_fresh_task(func: Callable[[], Awaitable[T]]) -> T:
+    """Await ``func()`` in a new task and return its result or raise its exception.
+
+    Deeply nested recipes would otherwise grow one Python call stack until ``RecursionError``:
+    a new task starts from the event loop with an empty stack while its caller waits.
+    The exception is re-raised as it is (not as an ``ExceptionGroup``); cancellation passes
+    through the task group untouched.
+    """
+    results: list[T] = []
+    errors: list[Exception] = []
+
+    async def body() -> None:
+        try:
+            results.append(await func())
+        except Exception as exc:  # handed back to the caller below
+            errors.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(body)
+    if errors:
+        try:
+            raise errors[0]
+        finally:
+            errors.clear()
+    return results[0]

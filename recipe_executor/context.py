@@ -1,11 +1,18 @@
 """Context: the artifacts and configuration a recipe's steps share.
 
-Clones are copy-on-write. ``clone()`` costs O(1): the clone and its parent share one dict until
-either writes, which copies the dict (O(number of keys)), never the values. A shared mutable
-value (list, dict, set, …) is deep-copied the first time one side reads it through
-``ctx[key]`` / ``ctx.get(key)``, because the reader might mutate it in place; after that the
-reader owns its copy. Immutable values (str, numbers, bools, None, bytes) are never copied.
-Templates read the values without copying them (see :meth:`Context.template_view`).
+Clones are copy-on-write, so isolation is total while ``clone()`` never costs the size of the
+values. The clone and its parent share one dict until either writes, which copies the dict
+(O(number of keys)), never the values. A shared mutable value (list, dict, set, …) is
+deep-copied the first time one side reads it through ``ctx[key]`` / ``ctx.get(key)``, because
+the reader might mutate it in place; after that the reader owns its copy. Immutable values
+(str, numbers, bools, None, bytes) are never copied. Templates read the values without copying
+them (see :meth:`Context.template_view`).
+
+One consequence: a mutable value that code outside holds a reference to (it was stored with
+``ctx[key] = value`` or read with ``ctx[key]``) is copied once at the next ``clone()``, and
+the context keeps the copy. Mutating the old reference afterwards changes neither the clone
+nor the parent; read the key again to get the live value. This is what lets every later clone
+share the value for free, and no built-in step holds a reference across a clone.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 __all__ = ["Context", "deep_copy"]
 
@@ -40,17 +47,32 @@ def _is_immutable(value: Any) -> bool:
 
 
 class _Store:
-    """One copy-on-write dict: ``data`` may be shared with other stores until written."""
+    """One copy-on-write dict: ``data`` may be shared with other stores until written.
 
-    __slots__ = ("data", "owned", "shared")
+    ``owned`` keys hold mutable values that belong to this store alone, so it may hand them out
+    without copying; ``exposed`` (a subset) are those whose objects have been handed out or
+    were given to it, so code outside may still hold and mutate them.
+    """
+
+    __slots__ = ("data", "exposed", "owned", "shared")
 
     def __init__(self, data: dict[str, Any], shared: bool) -> None:
         self.data = data
         self.shared = shared
-        # Keys whose (mutable) values this store may hand out without copying.
         self.owned: set[str] = set() if shared else set(data)
+        self.exposed: set[str] = set()
 
     def fork(self) -> _Store:
+        """A store sharing this one's dict and values; afterwards neither owns any value.
+
+        An exposed value might still be mutated through a reference taken before the fork, so
+        it is replaced by a copy first (once: after that it is no longer exposed).
+        """
+        if self.exposed:
+            data = self.writable()
+            for key in self.exposed:
+                data[key] = deep_copy(data[key])
+            self.exposed = set()
         self.shared = True
         self.owned = set()
         return _Store(self.data, shared=True)
@@ -63,20 +85,31 @@ class _Store:
 
     def read(self, key: str) -> Any:
         value = self.data[key]
-        if key in self.owned or _is_immutable(value):
+        if _is_immutable(value):
             return value
-        value = deep_copy(value)
-        self.writable()[key] = value
-        self.owned.add(key)
+        if key not in self.owned:
+            value = deep_copy(value)
+            self.writable()[key] = value
+            self.owned.add(key)
+        self.exposed.add(key)
         return value
 
     def set(self, key: str, value: Any) -> None:
         self.writable()[key] = value
         self.owned.add(key)
+        if _is_immutable(value):
+            self.exposed.discard(key)
+        else:
+            self.exposed.add(key)
 
     def delete(self, key: str) -> None:
         del self.writable()[key]
         self.owned.discard(key)
+        self.exposed.discard(key)
+
+
+# The classes below have a method named ``dict``, which hides the builtin in their bodies.
+_Dict: TypeAlias = dict
 
 
 class Context:
@@ -141,9 +174,10 @@ class Context:
         twin._config = self._config.fork()
         return twin
 
-    def dict(self) -> dict[str, Any]:
+    def dict(self) -> _Dict[str, Any]:
         """A deep copy of the artifacts."""
-        return deep_copy(self._artifacts.data)
+        copied: _Dict[str, Any] = deep_copy(self._artifacts.data)
+        return copied
 
     def json(self) -> str:
         """The artifacts as JSON; objects that are not JSON become strings."""
@@ -157,9 +191,10 @@ class Context:
         return self._artifacts.data
 
     # -- config -----------------------------------------------------------------------
-    def get_config(self) -> dict[str, Any]:
+    def get_config(self) -> _Dict[str, Any]:
         """A deep copy of the configuration."""
-        return deep_copy(self._config.data)
+        copied: _Dict[str, Any] = deep_copy(self._config.data)
+        return copied
 
     def set_config(self, config: Mapping[str, Any]) -> None:
         """Replace the configuration with a deep copy of ``config``."""

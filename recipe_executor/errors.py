@@ -13,7 +13,7 @@ class also inherits the builtin that callers of the upstream engine already catc
     │   ├── RecursionLimitError(RecursionError) execute_recipe nested too deep
     │   ├── SubstepsFailedError            parallel/loop children failed
     │   └── StepTimeoutError(TimeoutError) a step ran past its `timeout`
-    └── PluginError(ImportError)           a step plugin could not be loaded or registered
+    └── PluginError                        a step plugin could not be loaded or registered
 
 A step error carries breadcrumbs instead of being wrapped at every level: ``path`` is the list
 of step segments from the recipe file down to the failing step (``main.json``,
@@ -44,9 +44,34 @@ __all__ = [
 PATH_SEPARATOR = " › "
 
 
+_MIN_REPEATS = 3
+_MAX_PERIOD = 4
+
+
 def format_path(path: Sequence[str]) -> str:
-    """Join step-path segments the way every message shows them."""
-    return PATH_SEPARATOR.join(path)
+    """Join step-path segments the way every message shows them.
+
+    A run of segments repeated three or more times (a recipe that calls itself, or two that
+    call each other) is written once with a count, so a depth-limit error stays one line:
+    ``main.json › steps[0] execute_recipe (main.json) ×64``.
+    """
+    parts: list[str] = []
+    i = 0
+    while i < len(path):
+        for period in range(1, _MAX_PERIOD + 1):
+            block = list(path[i : i + period])
+            repeats = 1
+            while list(path[i + repeats * period : i + (repeats + 1) * period]) == block:
+                repeats += 1
+            if len(block) == period and repeats >= _MIN_REPEATS:
+                text = PATH_SEPARATOR.join(block)
+                parts.append(f"{text} ×{repeats}" if period == 1 else f"({text}) ×{repeats}")
+                i += repeats * period
+                break
+        else:
+            parts.append(path[i])
+            i += 1
+    return PATH_SEPARATOR.join(parts)
 
 
 class RecipeExecutorError(Exception):
@@ -57,9 +82,9 @@ class RecipeExecutorError(Exception):
     """
 
     def __init__(self, reason: str, *, path: Sequence[str] = ()) -> None:
+        super().__init__(reason)
         self.reason = reason
         self.path: list[str] = list(path)
-        super().__init__(reason)
 
     def add_segment(self, segment: str) -> None:
         """Prepend one breadcrumb (the caller's step or recipe file)."""
@@ -147,5 +172,9 @@ class SubstepsFailedError(StepError):
         self.errors = list(errors)
 
 
-class PluginError(RecipeExecutorError, ImportError):
-    """A step plugin could not be imported, or registered a name that is already taken."""
+class PluginError(RecipeExecutorError):
+    """A step plugin could not be imported, or registered a name that is already taken.
+
+    Not an ``ImportError``: that builtin's own ``path`` attribute (a file name) would clash with
+    the step path every error here carries. The import failure, if any, is ``__cause__``.
+    """

@@ -7,11 +7,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import RecipeExecutorError, RecipeValidationError
+from .errors import RecipeExecutorError, RecipeValidationError, RecursionLimitError
 from .loader import LoadedRecipe, load_recipe
 from .models import Recipe
 from .protocols import ContextProtocol
-from .runtime import RunOptions, RunState, nested_recipe, run_scope
+from .runtime import RunOptions, RunState, current_depth, current_recipe_dir, nested_recipe, run_scope
+from .steps.registry import load_entry_point_steps
 from .steps.runner import run_steps
 from .validation import validate_recipe
 
@@ -23,6 +24,8 @@ class Executor:
 
     ``recipe`` may be a file path (JSON or YAML), JSON text, a dict or a :class:`Recipe`.
     Nothing runs unless the whole tree validates; warnings (unknown config keys) are logged.
+    Steps that installed packages declare under the ``recipe_executor.steps`` entry-point group
+    are registered on the first run.
     ``options`` applies when this call starts the run (a nested call joins the current run).
     After a run, ``last_run`` holds its :class:`RunState` (usage totals, for example).
     """
@@ -34,6 +37,7 @@ class Executor:
 
     def validate(self, recipe: str | os.PathLike[str] | dict[str, Any] | Recipe) -> LoadedRecipe:
         """Load and validate ``recipe`` without running it; log warnings, raise on errors."""
+        load_entry_point_steps()
         loaded = load_recipe(recipe)
         self._check(loaded, self.options.strict if self.options else False)
         return loaded
@@ -53,13 +57,21 @@ class Executor:
         context: ContextProtocol,
     ) -> None:
         """Validate ``recipe`` and run its steps on ``context``."""
-        async with run_scope(self.options, self.logger) as (run, _owner):
+        async with run_scope(self.options, self.logger) as (run, owner):
             self.last_run = run
+            if owner:
+                load_entry_point_steps()
             loaded = load_recipe(recipe)
             self._check(loaded, run.options.strict)
             steps = loaded.data["steps"]
             recipe_dir = loaded.directory.resolve() if loaded.directory is not None else None
-            with nested_recipe(recipe_dir or Path.cwd(), deeper=False):
+            if not owner and current_depth() >= run.options.max_depth:
+                # a custom step that runs recipes itself: same limit as execute_recipe
+                raise RecursionLimitError(
+                    f"recipes nested more than {run.options.max_depth} levels deep; check for a step "
+                    "that runs its own recipe without end, or raise the limit (--max-depth)"
+                )
+            with nested_recipe(recipe_dir or current_recipe_dir() or Path.cwd(), deeper=not owner):
                 try:
                     await run_steps(steps, context, logger=self.logger)
                 except RecipeExecutorError as exc:

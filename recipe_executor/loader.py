@@ -10,7 +10,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .errors import RecipeLoadError
 from .models import Recipe
@@ -36,26 +36,34 @@ class LoadedRecipe:
 _FILE_CACHE: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
 
 
-def _parse_text(text: str, label: str, yaml_first: bool) -> Any:
-    if not yaml_first:
+def _parse_text(text: str, label: str, syntax: Literal["json", "yaml", "either"]) -> Any:
+    """Parse recipe text. ``either`` tries JSON, then YAML (recipe text of unknown kind).
+
+    A ``.json`` file is JSON only, as upstream: YAML would silently accept mistakes such as
+    trailing commas, and the JSON error is the one its author needs.
+    """
+    json_error: json.JSONDecodeError | None = None
+    if syntax != "yaml":
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             json_error = exc
-    else:
-        json_error = None
+    if json_error is not None and syntax == "json":
+        raise _json_load_error(label, json_error)
     import yaml  # only recipes that are YAML pay for the import
 
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         if json_error is not None:
-            raise RecipeLoadError(
-                f"{label} is not valid JSON: {json_error.msg} at line {json_error.lineno} column {json_error.colno}"
-            ) from None
+            raise _json_load_error(label, json_error) from None
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
         raise RecipeLoadError(f"{label} is not valid YAML: {getattr(exc, 'problem', exc)}{where}") from None
+
+
+def _json_load_error(label: str, exc: json.JSONDecodeError) -> RecipeLoadError:
+    return RecipeLoadError(f"{label} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
 
 
 def _load_file(path: Path, label: str) -> dict[str, Any]:
@@ -72,7 +80,11 @@ def _load_file(path: Path, label: str) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RecipeLoadError(f"could not read recipe file {label!r}: {exc}") from None
-    data = _parse_text(text, label, yaml_first=path.suffix.lower() in _YAML_SUFFIXES)
+    suffix = path.suffix.lower()
+    syntax: Literal["json", "yaml", "either"] = (
+        "yaml" if suffix in _YAML_SUFFIXES else "json" if suffix == ".json" else "either"
+    )
+    data = _parse_text(text, label, syntax)
     data = _check_top_level(data, label)
     _FILE_CACHE[resolved] = (key, data)
     return data
@@ -99,12 +111,16 @@ def load_recipe(source: str | os.PathLike[str] | dict[str, Any] | Recipe) -> Loa
     if isinstance(source, str):
         stripped = source.lstrip()
         if stripped.startswith("{"):
-            return LoadedRecipe(_check_top_level(_parse_text(source, "recipe text", False), "recipe text"), "<recipe>", None)
+            return _from_text(source, "json")
         if "\n" in source and not os.path.exists(source):
-            return LoadedRecipe(_check_top_level(_parse_text(source, "recipe text", True), "recipe text"), "<recipe>", None)
+            return _from_text(source, "yaml")
         path = Path(source)
         return LoadedRecipe(_load_file(path, source), source, path)
     raise TypeError(f"a recipe is a file path, JSON text, a dict or a Recipe, not {type(source).__name__}")
+
+
+def _from_text(text: str, syntax: Literal["json", "yaml"]) -> LoadedRecipe:
+    return LoadedRecipe(_check_top_level(_parse_text(text, "recipe text", syntax), "recipe text"), "<recipe>", None)
 
 
 def resolve_recipe_path(path: str, caller_dir: Path | None) -> Path | None:

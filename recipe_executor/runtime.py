@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,7 +75,7 @@ class RunState:
         """Await ``callback`` when the run ends (last added runs first), also on failure."""
         self._stack.push_async_callback(callback)
 
-    def start_background(self, func: Callable[[], Awaitable[object]], name: str) -> None:
+    def start_background(self, func: Callable[[], Coroutine[Any, Any, object]], name: str) -> None:
         """Run ``func`` in the background until the run ends, when it is cancelled.
 
         For long-lived owners of resources that must be entered and exited in one task
@@ -114,17 +114,28 @@ async def run_scope(
         return
     run = RunState(options or RunOptions(), logger)
     token = _RUN.set(run)
+    # The body's error is kept aside and re-raised after the task group has closed, so callers
+    # see the step's own exception, not an ExceptionGroup wrapping it. Cancellation and other
+    # BaseExceptions pass through the group untouched (anyio never wraps cancellation).
+    body_error: Exception | None = None
     try:
         async with anyio.create_task_group() as tg:
             run._task_group = tg
             try:
                 async with run._stack:
                     yield run, True
+            except Exception as exc:  # re-raised below, outside the task group
+                body_error = exc
             finally:
                 tg.cancel_scope.cancel()
     finally:
         run._task_group = None
         _RUN.reset(token)
+    if body_error is not None:
+        try:
+            raise body_error
+        finally:
+            body_error = None  # break the frame ↔ traceback cycle
 
 
 def current_depth() -> int:

@@ -14,10 +14,12 @@ from functools import lru_cache
 from io import StringIO
 from typing import Any
 
-from liquid import Environment, StrictUndefined, Undefined
+from liquid import Environment, Undefined
 from liquid.builtin.output import OutputNode
 from liquid.exceptions import LiquidError, UndefinedError
+from liquid.undefined import FalsyStrictUndefined
 
+from ._simple_templates import MISS, lookup, render_simple, simple_plan, single_path
 from .errors import TemplateError
 from .protocols import ContextProtocol
 from .runtime import current_run
@@ -45,6 +47,14 @@ def snakecase(value: object) -> str:
     return text.strip("_")
 
 
+class _StrictUndefined(FalsyStrictUndefined):
+    """Strict mode's undefined: printing, iterating or indexing it is an error naming it, but
+    ``{% if name %}`` tests false and ``| default: …`` supplies its fallback, because recipes
+    use both to handle optional values on purpose."""
+
+    force_liquid_default = True
+
+
 def _make_env(undefined: type[Undefined]) -> Environment:
     env = Environment(autoescape=False, extra=True, undefined=undefined)
     env.add_filter("snakecase", snakecase)
@@ -52,7 +62,7 @@ def _make_env(undefined: type[Undefined]) -> Environment:
 
 
 _LENIENT = _make_env(Undefined)
-_STRICT = _make_env(StrictUndefined)
+_STRICT = _make_env(_StrictUndefined)
 
 
 def is_template(text: str) -> bool:
@@ -78,7 +88,7 @@ def _template(source: str, strict: bool) -> Any:
 
 def check_template(source: str) -> str | None:
     """The syntax error in ``source`` as a sentence, or ``None`` if it parses."""
-    if not is_template(source):
+    if not is_template(source) or simple_plan(source) is not None:
         return None
     try:
         _parse(source, False)
@@ -100,6 +110,11 @@ def render_template(text: str, context: ContextProtocol | Mapping[str, Any]) -> 
     """Render ``text`` against the context's artifacts; text without markup is returned as is."""
     if not is_template(text):
         return text
+    plan = simple_plan(text)
+    if plan is not None:  # plain text with {{ a.b }} outputs: no Liquid needed (see _simple_templates)
+        rendered = render_simple(plan, _view(context))
+        if rendered is not None:
+            return rendered
     strict = _strict()
     template = _template(text, strict)
     render_context = template.context_class(template, globals=template.make_globals(_view(context)))
@@ -115,10 +130,16 @@ def render_structured(text: str, context: ContextProtocol | Mapping[str, Any]) -
     """Render ``text``; if it is exactly one ``{{ expression }}``, return the expression's value.
 
     This lets ``"{{ items }}"`` pass a list or object through unchanged where a field accepts
-    structures. Undefined values give ``None`` (or an error in strict mode).
+    structures. An undefined value gives ``""`` as upstream's render would (an error in strict
+    mode); anything else defined, ``None`` included, is returned as it is.
     """
     if not is_template(text) or not _SINGLE_EXPRESSION.match(text):
         return render_template(text, context)
+    path = single_path(text)
+    if path is not None:
+        found = lookup(_view(context), path)
+        if found is not MISS:
+            return found
     strict = _strict()
     template = _template(text.strip(), strict)
     if len(template.nodes) != 1 or not isinstance(template.nodes[0], OutputNode):
@@ -128,10 +149,12 @@ def render_structured(text: str, context: ContextProtocol | Mapping[str, Any]) -
         value = template.nodes[0].expression.evaluate(render_context)
     except LiquidError as exc:
         raise TemplateError(f"could not render template {_excerpt(text)}: {_liquid_message(exc)}") from exc
-    if isinstance(value, Undefined):
+    # ``type()`` first: a strict undefined raises on ``__class__``, which ``isinstance`` reads.
+    if issubclass(type(value), Undefined):
         if strict:
-            raise TemplateError(f"could not render template {_excerpt(text)}: {value!r} is undefined")
-        return None
+            name = getattr(value, "name", text)
+            raise TemplateError(f"could not render template {_excerpt(text)}: {name!r} is undefined")
+        return ""  # what upstream's render prints, so `{% if x %}` later behaves the same
     return value
 
 

@@ -10,6 +10,7 @@ reported together. Unknown config keys are warnings (errors with ``strict``), ea
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,8 @@ def validate_recipe(
     return validator.problems
 
 
-def _known_keys(model: type[BaseModel]) -> set[str]:
+@functools.cache
+def _known_keys(model: type[BaseModel]) -> frozenset[str]:
     keys: set[str] = set()
     for name, info in model.model_fields.items():
         keys.add(name)
@@ -53,7 +55,7 @@ def _known_keys(model: type[BaseModel]) -> set[str]:
             keys.add(info.alias)
         if isinstance(info.validation_alias, str):
             keys.add(info.validation_alias)
-    return keys
+    return frozenset(keys)
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -83,7 +85,9 @@ class _Validator:
         data = loaded.data
         steps = data.get("steps")
         if not isinstance(steps, list):
-            self.error(path, "a recipe needs a 'steps' list" if steps is None else f"'steps' must be a list, not {type(steps).__name__}")
+            found = type(steps).__name__
+            message = "a recipe needs a 'steps' list" if steps is None else f"'steps' must be a list, not {found}"
+            self.error(path, message)
             return
         for key in data:
             if key not in _TOP_LEVEL_KEYS:
@@ -144,7 +148,11 @@ class _Validator:
     def sub_recipe(self, sub_path: str, here: list[str], recipe_dir: Path | None) -> None:
         resolved = resolve_recipe_path(sub_path, recipe_dir)
         if resolved is None:
-            self.error(here, f"sub-recipe file not found: {sub_path!r} (looked in the working directory and beside the calling recipe)")
+            self.error(
+                here,
+                f"sub-recipe file not found: {sub_path!r} (looked in the working directory and beside "
+                "the calling recipe); fix the path or create the file",
+            )
             return
         key = resolved.resolve()
         if key in self.seen:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from .._concurrency import Outcome, Report, run_bounded
 from ..errors import StepTimeoutError, SubstepsFailedError
@@ -44,7 +44,7 @@ class ParallelConfig(StepConfig):
     timeout: TemplatedFloat | None = None
     fail_fast: TemplatedBool = True
     result_key: str | None = None
-    output_keys: list[str] = []
+    output_keys: list[str] = Field(default_factory=list)
 
     @field_validator("max_concurrency", "delay", "timeout")
     @classmethod
@@ -68,15 +68,14 @@ def failure_error(
 ) -> SubstepsFailedError:
     """One error for the failed children: a single failure keeps its own path and reason;
     several are listed. ``describe(index)`` names a child (``substeps[1] execute_recipe``)."""
-    ordered = sorted(failures, key=lambda o: o.index)
-    errors = [(o.index, o.error) for o in ordered if o.error is not None]
-    first = errors[0][1]
+    errors = sorted(((o.index, o.error) for o in failures if o.error is not None), key=lambda pair: pair[0])
+    first = next(o.error for o in failures if o.error is not None)  # the one that failed first
     if len(errors) == 1:
         path = list(getattr(first, "path", None) or [describe(errors[0][0])])
         reason = getattr(first, "reason", None) or str(first)
         error = SubstepsFailedError(reason, errors=errors, path=path)
     else:
-        listed = "; ".join(f"{describe(i)}: {e}" if not getattr(e, "path", None) else str(e) for i, e in errors)
+        listed = "; ".join(str(e) if getattr(e, "path", None) else f"{describe(i)}: {e}" for i, e in errors)
         error = SubstepsFailedError(f"{len(errors)} of {total} {noun} failed: {listed}", errors=errors)
     error.__cause__ = first
     return error
@@ -100,33 +99,41 @@ class ParallelStep(BaseStep[ParallelConfig]):
         delay = resolve_templated(cfg.delay, float, context, "delay")
         timeout = resolve_templated(cfg.timeout, float, context, "timeout") if cfg.timeout is not None else None
         fail_fast = resolve_templated(cfg.fail_fast, bool, context, "fail_fast")
-        if max_concurrency < 0:
-            raise ValueError(f"max_concurrency must be 0 (no limit) or more, not {max_concurrency}")
+        for name, number in (("max_concurrency", max_concurrency), ("delay", delay), ("timeout", timeout)):
+            if number is not None and number < 0:
+                raise ValueError(f"{name} must be 0 or more, but it is {number!r}; use 0 for no limit")
         output_keys = cfg.output_keys
-        self.logger.info("Running %d substeps in parallel (max_concurrency=%s)", len(substeps), max_concurrency or "unlimited")
+        outputs: list[dict[str, Any]] = [{} for _ in substeps]
+        self.logger.info(
+            "Running %d substeps in parallel (max_concurrency=%s)", len(substeps), max_concurrency or "unlimited"
+        )
 
-        async def worker(index: int) -> dict[str, Any]:
+        async def worker(index: int) -> None:
             clone = context.clone()
-            await run_step(substeps[index], clone, field="substeps", index=index, logger=self.logger)
-            return {key: clone.get(key) for key in output_keys}
+            try:
+                await run_step(substeps[index], clone, field="substeps", index=index, logger=self.logger)
+            finally:  # what the substep's context held when it ended, however it ended
+                outputs[index] = {key: clone.get(key) for key in output_keys}
 
-        report: Report[dict[str, Any]] = await run_bounded(
+        report: Report[None] = await run_bounded(
             len(substeps), worker, max_concurrency=max_concurrency, delay=delay, timeout=timeout, fail_fast=fail_fast
         )
         if cfg.result_key:
-            context[cfg.result_key] = [_entry(o) for o in report.outcomes]
+            context[cfg.result_key] = [_entry(o, outputs[o.index]) for o in report.outcomes]
         if report.timed_out:
             raise StepTimeoutError(
-                f"timed out after {timeout:g} seconds with {report.finished} of {len(substeps)} substeps finished"
+                f"timed out after {timeout:g} seconds with {report.finished} of {len(substeps)} substeps "
+                "finished; raise 'timeout' or lower the work per substep"
             )
         if report.failures and not (cfg.result_key and not fail_fast):
-            raise failure_error(report.failures, len(substeps), "substeps", lambda i: _describe_substep(substeps[i], "substeps", i))
+            raise failure_error(
+                report.failures, len(substeps), "substeps", lambda i: _describe_substep(substeps[i], "substeps", i)
+            )
 
 
-def _entry(outcome: Outcome[dict[str, Any]]) -> dict[str, Any]:
-    started = (
-        datetime.fromtimestamp(outcome.started_at, tz=timezone.utc).isoformat() if outcome.started_at is not None else None
-    )
+def _entry(outcome: Outcome[None], outputs: dict[str, Any]) -> dict[str, Any]:
+    """One ``result_key`` entry: status, error text, start time (ISO, UTC), duration, outputs."""
+    started = datetime.fromtimestamp(outcome.started_at, tz=UTC).isoformat() if outcome.started_at is not None else None
     status = outcome.status if outcome.status != "running" else "cancelled"
     return {
         "index": outcome.index,
@@ -134,5 +141,5 @@ def _entry(outcome: Outcome[dict[str, Any]]) -> dict[str, Any]:
         "error": str(outcome.error) if outcome.error is not None else None,
         "started_at": started,
         "duration_s": round(outcome.duration_s, 6) if outcome.duration_s is not None else None,
-        "outputs": outcome.value if outcome.value is not None else {},
+        "outputs": outputs if outcome.status != "not_started" else {},
     }

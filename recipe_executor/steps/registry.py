@@ -7,9 +7,11 @@ Plugins come from the entry-point group ``recipe_executor.steps`` and from ``--p
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
@@ -66,28 +68,68 @@ def suggest_step_type(name: str) -> str:
 _loaded_entry_points = False
 
 
-def load_entry_point_steps() -> None:
+def load_entry_point_steps(*, reload: bool = False) -> None:
     """Register the steps that installed packages declare under ``recipe_executor.steps``.
 
-    Each entry point names a step class; its name is the step type.
+    An entry point names either a step class (registered under the entry point's name) or a
+    module that registers its steps when imported. Runs once per process unless ``reload``.
     """
     global _loaded_entry_points
-    if _loaded_entry_points:
+    if _loaded_entry_points and not reload:
         return
     _loaded_entry_points = True
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            cls = ep.load()
-        except Exception as exc:  # a broken third-party package: report, with its error
-            raise PluginError(f"step plugin {ep.name!r} ({ep.value}) failed to import: {exc}") from exc
-        register_step(ep.name, cls)
+        where = f"entry point {ep.name!r} ({ep.value})"
+        with _no_overwrites(where):
+            try:
+                target = ep.load()
+            except Exception as exc:  # a broken third-party package: report, with its error
+                raise PluginError(f"step plugin {where} failed to import: {_one_line(exc)}") from exc
+        if isinstance(target, type):
+            register_step(ep.name, target)
+        elif not isinstance(target, types.ModuleType):
+            raise PluginError(
+                f"step plugin {where} must name a step class or a module, not {type(target).__name__}"
+            )
 
 
 def load_plugin(module: str, importer: Callable[[str], Any] = importlib.import_module) -> None:
-    """Import ``module`` so that it registers its steps (``--plugin MODULE``)."""
+    """Import ``module`` so that it registers its steps (``--plugin MODULE``).
+
+    A plugin that replaces an already registered step (``STEP_REGISTRY[name] = Other``) is
+    refused: the registry is restored and the error names both classes.
+    """
+    with _no_overwrites(f"plugin module {module!r}"):
+        try:
+            importer(module)
+        except PluginError:
+            raise
+        except Exception as exc:  # the plugin's own import failure is the user's to fix
+            raise PluginError(f"plugin module {module!r} could not be imported: {_one_line(exc)}") from exc
+
+
+@contextlib.contextmanager
+def _no_overwrites(who: str) -> Iterator[None]:
+    """Fail if the body replaced a registered step class; new names are welcome.
+
+    Replaced entries are put back in any case, so a refused plugin leaves the registry as it was.
+    """
+    before = dict(STEP_REGISTRY)
     try:
-        importer(module)
-    except PluginError:
-        raise
-    except Exception as exc:  # the plugin's own import failure is the user's to fix
-        raise PluginError(f"plugin module {module!r} could not be imported: {exc}") from exc
+        yield
+    finally:
+        clashes = [(name, cls, STEP_REGISTRY[name]) for name, cls in before.items()
+                   if STEP_REGISTRY.get(name, cls) is not cls]
+        for name, cls, _ in clashes:
+            STEP_REGISTRY[name] = cls
+    if clashes:
+        name, cls, now = clashes[0]
+        raise PluginError(
+            f"{who} registered {_qualname(now)} as step type {name!r}, which is already "
+            f"registered to {_qualname(cls)}: choose another name"
+        )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

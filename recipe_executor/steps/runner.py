@@ -10,10 +10,12 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from pydantic import ValidationError
 
+from .._concurrency import run_in_fresh_task
 from ..errors import RecipeError, RecipeExecutorError, StepError
 from ..models import RecipeStep, normalize_step
 from ..protocols import ContextProtocol
@@ -31,7 +33,9 @@ def step_segment(field: str, index: int, step_type: str | None) -> str:
 def describe_exception(exc: BaseException) -> str:
     """A one-line description of a foreign exception for a step error's reason."""
     if isinstance(exc, KeyError) and exc.args:
-        return f"missing key {exc.args[0]!r}" if not isinstance(exc.args[0], str) or "not found" not in exc.args[0] else exc.args[0]
+        key = exc.args[0]
+        # Context raises KeyError("Key 'k' not found in Context."), already a sentence
+        return key if isinstance(key, str) and "not found" in key else f"missing key {key!r}"
     text = str(exc).strip()
     if isinstance(exc, ValidationError):
         return describe_validation_error(exc)
@@ -87,9 +91,28 @@ async def run_step(
         raise error from exc
 
 
+# How many step lists are nested in the current task's call stack. Every few levels the next
+# list runs in a fresh task, so recursion through sub-recipes never meets RecursionError.
+_STACK_LEVEL: ContextVar[int] = ContextVar("recipe_executor_stack_level", default=0)
+_LEVELS_PER_TASK = 12
+
+
 async def run_steps(
     steps: Sequence[Any], context: ContextProtocol, *, logger: logging.Logger, field: str = "steps"
 ) -> None:
     """Run ``steps`` in order on ``context``; stop at the first failure."""
-    for index, raw in enumerate(steps):
-        await run_step(raw, context, field=field, index=index, logger=logger)
+    level = _STACK_LEVEL.get()
+    if level >= _LEVELS_PER_TASK:
+
+        async def fresh() -> None:
+            _STACK_LEVEL.set(0)
+            await run_steps(steps, context, logger=logger, field=field)
+
+        await run_in_fresh_task(fresh)
+        return
+    token = _STACK_LEVEL.set(level + 1)
+    try:
+        for index, raw in enumerate(steps):
+            await run_step(raw, context, field=field, index=index, logger=logger)
+    finally:
+        _STACK_LEVEL.reset(token)

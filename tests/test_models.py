@@ -1,0 +1,44 @@
+"""Recipe models: both step shapes normalised, mixed shapes and malformed steps refused."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from recipe_executor.models import Recipe, RecipeStep, normalize_step
+
+
+def test_normalize_step_accepts_upstream_and_inline_shapes() -> None:
+    assert normalize_step({"type": "a", "config": {"x": 1}}) == ("a", {"x": 1})
+    assert normalize_step({"type": "a", "x": 1}) == ("a", {"x": 1})
+    assert normalize_step({"type": "a"}) == ("a", {})
+    assert normalize_step({"type": "a", "config": None}) == ("a", {})
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"type": "a", "config": {}, "x": 1, "y": 2}, "step 'a' mixes both shapes: move x, y into 'config'"),
+        ({"type": "a", "config": [1]}, "step 'a' has a 'config' that is not an object"),
+        ({"config": {}}, "a step needs a non-empty string 'type'"),
+        ({"type": ""}, "a step needs a non-empty string 'type'"),
+        ("read_files", "a step must be an object with a 'type', got str"),
+    ],
+)
+def test_normalize_step_refuses_malformed_steps(raw: object, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        normalize_step(raw)
+    assert str(caught.value).startswith(message)
+
+
+def test_recipe_model_normalises_steps_and_keeps_extra_fields() -> None:
+    recipe = Recipe.model_validate({"steps": [{"type": "a", "x": 1}], "name": "n", "custom": True})
+    assert recipe.steps == [RecipeStep(type="a", config={"x": 1})]
+    assert recipe.name == "n"
+    assert recipe.model_extra == {"custom": True}
+    assert recipe.env_vars == []
+
+
+def test_recipe_model_rejects_mixed_shapes() -> None:
+    with pytest.raises(ValidationError, match="mixes both shapes"):
+        Recipe.model_validate({"steps": [{"type": "a", "x": 1, "config": {}}]})
