@@ -43,7 +43,7 @@ def normalize_step(raw: object) -> tuple[str, dict[str, Any]]:
 class RecipeStep(BaseModel):
     """One step: its registry ``type`` and its ``config`` fields."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     type: str
     config: dict[str, Any] = Field(default_factory=dict)
@@ -64,7 +64,7 @@ class Recipe(BaseModel):
     Other top-level keys are kept and reported as warnings by validation.
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     steps: list[RecipeStep]
     name: str | None = None

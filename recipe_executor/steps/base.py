@@ -36,7 +36,7 @@ __all__ = [
 class StepConfig(BaseModel):
     """Base of step configs. Unknown keys are ignored here and reported by validation."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 ConfigT = TypeVar("ConfigT", bound=StepConfig)
