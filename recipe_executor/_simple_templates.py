@@ -8,7 +8,8 @@ is split once (cached) into text and variable paths, and rendered by direct look
 The result is exactly what Liquid renders: a path is looked up the way Liquid's
 ``RenderContext.get`` does for these shapes (the render arguments come first in its scope;
 a dict holding the key returns ``obj[key]``, which Liquid's ``get_item`` also does first), and
-values are stringified with Liquid's own ``to_liquid_string``. Whenever a lookup would need
+values are stringified as Liquid's ``to_liquid_string`` does (:func:`liquid_string`; it is
+repeated here so that such templates need no Liquid import at all). Whenever a lookup would need
 more than that (a missing variable, a non-dict along the path, ``.size`` of a list), the fast
 path declines and the caller renders with Liquid, so undefined handling and strict mode are
 unchanged.
@@ -21,9 +22,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from liquid.stringify import to_liquid_string
-
-__all__ = ["MISS", "lookup", "render_simple", "simple_plan", "single_path"]
+__all__ = ["MISS", "liquid_string", "lookup", "render_simple", "simple_plan", "single_path"]
 
 _OUTPUT = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 # Words Liquid reads as literals, not variables.
@@ -82,6 +81,21 @@ def lookup(view: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
+def liquid_string(value: Any) -> str:
+    """``value`` as Liquid outputs it without autoescape (``liquid.stringify.to_liquid_string``)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "".join(item if isinstance(item, str) else str(item) for item in value)
+    if isinstance(value, range):
+        return f"{value.start}..{value.stop - 1}"
+    return str(value)
+
+
 def render_simple(plan: Plan, view: Mapping[str, Any]) -> str | None:
     """Render ``plan`` against ``view``; ``None`` if a path needs Liquid's full resolution."""
     out: list[str] = []
@@ -92,5 +106,5 @@ def render_simple(plan: Plan, view: Mapping[str, Any]) -> str | None:
         value = lookup(view, piece)  # type: ignore[arg-type]
         if value is MISS:
             return None
-        out.append(value if type(value) is str else to_liquid_string(value, False))
+        out.append(value if type(value) is str else liquid_string(value))
     return "".join(out)

@@ -1,7 +1,9 @@
 """The one Liquid environment, and rendering of strings and nested values against a context.
 
-Templates are parsed once and cached. Rendering reads the context's artifacts in place, never
-copying them, so a render costs what the template uses, not the size of the context.
+Templates are parsed once and cached. Plain ``{{ a.b }}`` templates skip Liquid entirely (see
+``_simple_templates``), and Liquid itself is imported only when a template needs it.
+Rendering reads the context's artifacts in place, never copying them, so a render costs what
+the template uses, not the size of the context.
 Undefined variables render empty, as upstream; in strict mode (``--strict-templates``) they are
 an error naming the variable.
 """
@@ -13,11 +15,6 @@ from collections.abc import Mapping
 from functools import lru_cache
 from io import StringIO
 from typing import Any
-
-from liquid import Environment, Undefined
-from liquid.builtin.output import OutputNode
-from liquid.exceptions import LiquidError, UndefinedError
-from liquid.undefined import FalsyStrictUndefined
 
 from ._simple_templates import MISS, lookup, render_simple, simple_plan, single_path
 from .errors import TemplateError
@@ -47,22 +44,17 @@ def snakecase(value: object) -> str:
     return text.strip("_")
 
 
-class _StrictUndefined(FalsyStrictUndefined):
-    """Strict mode's undefined: printing, iterating or indexing it is an error naming it, but
-    ``{% if name %}`` tests false and ``| default: …`` supplies its fallback, because recipes
-    use both to handle optional values on purpose."""
-
-    force_liquid_default = True
+_ENGINE: Any = None
 
 
-def _make_env(undefined: type[Undefined]) -> Environment:
-    env = Environment(autoescape=False, extra=True, undefined=undefined)
-    env.add_filter("snakecase", snakecase)
-    return env
+def _liquid() -> Any:
+    """The Liquid glue module (``_liquid_env``), imported on first use."""
+    global _ENGINE
+    if _ENGINE is None:
+        from . import _liquid_env
 
-
-_LENIENT = _make_env(Undefined)
-_STRICT = _make_env(_StrictUndefined)
+        _ENGINE = _liquid_env
+    return _ENGINE
 
 
 def is_template(text: str) -> bool:
@@ -72,7 +64,7 @@ def is_template(text: str) -> bool:
 
 @lru_cache(maxsize=8192)
 def _parse(source: str, strict: bool) -> Any:
-    return (_STRICT if strict else _LENIENT).from_string(source)
+    return _liquid().parse(source, strict)
 
 
 def _strict() -> bool:
@@ -82,7 +74,7 @@ def _strict() -> bool:
 def _template(source: str, strict: bool) -> Any:
     try:
         return _parse(source, strict)
-    except LiquidError as exc:
+    except _liquid().LiquidError as exc:
         raise TemplateError(f"invalid Liquid template {_excerpt(source)}: {_liquid_message(exc)}") from exc
 
 
@@ -92,7 +84,7 @@ def check_template(source: str) -> str | None:
         return None
     try:
         _parse(source, False)
-    except LiquidError as exc:
+    except _liquid().LiquidError as exc:
         return f"invalid Liquid template {_excerpt(source)}: {_liquid_message(exc)}"
     return None
 
@@ -121,7 +113,7 @@ def render_template(text: str, context: ContextProtocol | Mapping[str, Any]) -> 
     buffer = StringIO()
     try:
         template.render_with_context(render_context, buffer)
-    except LiquidError as exc:
+    except _liquid().LiquidError as exc:
         raise TemplateError(f"could not render template {_excerpt(text)}: {_liquid_message(exc)}") from exc
     return buffer.getvalue()
 
@@ -142,15 +134,15 @@ def render_structured(text: str, context: ContextProtocol | Mapping[str, Any]) -
             return found
     strict = _strict()
     template = _template(text.strip(), strict)
-    if len(template.nodes) != 1 or not isinstance(template.nodes[0], OutputNode):
+    if len(template.nodes) != 1 or not isinstance(template.nodes[0], _liquid().OutputNode):
         return render_template(text, context)
     render_context = template.context_class(template, globals=template.make_globals(_view(context)))
     try:
         value = template.nodes[0].expression.evaluate(render_context)
-    except LiquidError as exc:
+    except _liquid().LiquidError as exc:
         raise TemplateError(f"could not render template {_excerpt(text)}: {_liquid_message(exc)}") from exc
     # ``type()`` first: a strict undefined raises on ``__class__``, which ``isinstance`` reads.
-    if issubclass(type(value), Undefined):
+    if issubclass(type(value), _liquid().Undefined):
         if strict:
             name = getattr(value, "name", text)
             raise TemplateError(f"could not render template {_excerpt(text)}: {name!r} is undefined")
@@ -178,8 +170,5 @@ def _excerpt(text: str, limit: int = 80) -> str:
     return repr(short)
 
 
-def _liquid_message(exc: LiquidError) -> str:
-    if isinstance(exc, UndefinedError):
-        return str(getattr(exc, "message", None) or exc).splitlines()[0]
-    message = getattr(exc, "message", None) or str(exc)
-    return str(message).splitlines()[0].rstrip(".")
+def _liquid_message(exc: Exception) -> str:
+    return _liquid().liquid_message(exc)  # type: ignore[no-any-return]

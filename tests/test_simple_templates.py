@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 from liquid import Environment
+from liquid.stringify import to_liquid_string
 
-from recipe_executor._simple_templates import MISS, lookup, render_simple, simple_plan, single_path
+from recipe_executor._simple_templates import MISS, liquid_string, lookup, render_simple, simple_plan, single_path
 from recipe_executor.context import Context
 from recipe_executor.templates import check_template, render_structured, render_template
 
@@ -89,3 +92,24 @@ def test_structured_single_path_returns_the_value_itself() -> None:
 def test_simple_templates_need_no_syntax_check_and_broken_ones_still_fail() -> None:
     assert check_template("value {{ name }}") is None
     assert check_template("{{ name | }}") is not None
+
+
+@pytest.mark.parametrize(
+    "value", ["s", True, False, None, 0, 2.5, [1, "a", None, True, [2]], range(1, 4), {"k": [1]}, ("t", 1), b"x"]
+)
+def test_values_are_stringified_as_liquid_does(value: Any) -> None:
+    assert liquid_string(value) == to_liquid_string(value, False)
+
+
+def test_plain_templates_do_not_import_liquid() -> None:
+    code = (
+        "import sys, recipe_executor\n"
+        "from recipe_executor import Context\n"
+        "from recipe_executor.templates import render_template, check_template\n"
+        "assert check_template('a {{ x.y }}') is None\n"
+        "assert render_template('a {{ x.y }}', Context(artifacts={'x': {'y': 1}})) == 'a 1'\n"
+        "assert 'liquid' not in sys.modules, 'liquid was imported'\n"
+        "assert render_template('{{ x.y | plus: 1 }}', Context(artifacts={'x': {'y': 1}})) == '2'\n"
+        "assert 'liquid' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
