@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 from .errors import RecipeLoadError
 from .models import Recipe
 
-__all__ = ["LoadedRecipe", "load_recipe", "resolve_recipe_path"]
+__all__ = ["LoadedRecipe", "canonical_path", "load_recipe", "resolve_recipe_path"]
 
 _YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -34,6 +35,20 @@ class LoadedRecipe:
 
 
 _FILE_CACHE: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+
+@lru_cache(maxsize=4096)
+def _realpath(absolute: str) -> Path:
+    return Path(os.path.realpath(absolute))
+
+
+def canonical_path(path: str | os.PathLike[str]) -> Path:
+    """``Path(path).resolve()``, cached per absolute path.
+
+    A run resolves the same recipe files again and again (every ``execute_recipe`` of a
+    sub-recipe, and validation), and each resolution costs a system call per path component.
+    """
+    return _realpath(os.path.abspath(path))
 
 
 def _parse_text(text: str, label: str, syntax: Literal["json", "yaml", "either"]) -> Any:
@@ -72,7 +87,7 @@ def _load_file(path: Path, label: str) -> dict[str, Any]:
     except OSError:
         raise RecipeLoadError(f"recipe file not found: {label!r}") from None
     key = (stat.st_size, stat.st_mtime_ns)
-    resolved = path.resolve()
+    resolved = canonical_path(path)
     cached = _FILE_CACHE.get(resolved)
     if cached is not None and cached[0] == key:
         return cached[1]

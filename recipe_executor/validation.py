@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .errors import RecipeLoadError, ValidationProblem
-from .loader import LoadedRecipe, load_recipe, resolve_recipe_path
+from .loader import LoadedRecipe, canonical_path, load_recipe, resolve_recipe_path
 from .models import Recipe, normalize_step
 from .steps.base import describe_validation_error
 from .steps.registry import STEP_REGISTRY, suggest_step_type
@@ -41,7 +41,7 @@ def validate_recipe(
     validator = _Validator(strict)
     start = list(prefix) if prefix is not None else [loaded.label]
     if loaded.path is not None:
-        validator.seen.add(loaded.path.resolve())
+        validator.seen.add(canonical_path(loaded.path))
     validator.recipe(loaded, start)
     return validator.problems
 
@@ -154,7 +154,7 @@ class _Validator:
                 "the calling recipe); fix the path or create the file",
             )
             return
-        key = resolved.resolve()
+        key = canonical_path(resolved)
         if key in self.seen:
             return
         self.seen.add(key)

@@ -10,7 +10,6 @@ is restored (or removed). Other writes of the sub-recipe stay, as upstream recip
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -20,11 +19,12 @@ from typing import Any
 from pydantic import Field
 
 from ..errors import RecipeValidationError, RecursionLimitError, StepError
-from ..loader import load_recipe, resolve_recipe_path
+from ..loader import canonical_path, load_recipe, resolve_recipe_path
 from ..protocols import ContextProtocol
 from ..runtime import current_depth, current_recipe_dir, current_run, nested_recipe
 from ..templates import is_template, render_template
 from ..validation import validate_recipe
+from ..values import parse_json_structure
 from .base import BaseStep, StepConfig
 from .registry import register_step
 from .runner import run_steps
@@ -67,28 +67,14 @@ def render_override(value: Any, context: ContextProtocol) -> Any:
     """
     if isinstance(value, str):
         if not is_template(value):
-            return _parse_json_structure(value)
+            return parse_json_structure(value)
         result = render_exact(value, context)
-        return _parse_json_structure(result) if isinstance(result, str) else result
+        return parse_json_structure(result) if isinstance(result, str) else result
     if isinstance(value, dict):
         return {render_template(k, context): render_override(v, context) for k, v in value.items()}
     if isinstance(value, list):
         return [render_override(v, context) for v in value]
     return value
-
-
-def _parse_json_structure(text: str) -> Any:
-    """``text`` as a dict or list if it is JSON for one (``true``/``false``/``null`` work),
-    else ``text`` unchanged."""
-    stripped = text.strip()
-    if (stripped[:1], stripped[-1:]) in (("{", "}"), ("[", "]")):
-        try:
-            parsed = json.loads(stripped)
-        except ValueError:
-            return text
-        if isinstance(parsed, (dict, list)):
-            return parsed
-    return text
 
 
 @register_step("execute_recipe")
@@ -130,7 +116,7 @@ class ExecuteRecipeStep(BaseStep[ExecuteRecipeConfig]):
             )
         loaded = load_recipe(resolved)
         validated: set[Any] = run.service("execute_recipe.validated", set)
-        key = resolved.resolve()
+        key = canonical_path(resolved)
         if key not in validated:
             problems = validate_recipe(loaded, strict=run.options.strict, prefix=[])
             errors = [p for p in problems if p.severity == "error"]
