@@ -9,11 +9,12 @@ what upstream left as strings by mistake (booleans, JSON lists such as ``mcp_ser
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from .values import parse_json_structure
 
 __all__ = [
     "BOOLEAN_KEYS",
@@ -81,15 +82,7 @@ def parse_bool(value: Any) -> bool:
 
 def parse_cli_value(text: str) -> Any:
     """A ``--config`` value: JSON for an object or array (``mcp_servers=[…]``), else the text."""
-    stripped = text.strip()
-    if (stripped[:1], stripped[-1:]) in (("{", "}"), ("[", "]")):
-        try:
-            parsed = json.loads(stripped)
-        except ValueError:
-            return text
-        if isinstance(parsed, (dict, list)):
-            return parsed
-    return text
+    return parse_json_structure(text)
 
 
 def load_configuration(env_vars: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -15,8 +15,6 @@ or clones at once.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -28,6 +26,7 @@ from ..context import deep_copy
 from ..errors import RecipeExecutorError, StepError, StepTimeoutError
 from ..protocols import ContextProtocol
 from ..templates import render_structured, render_template, render_value
+from ..values import parse_json_structure
 from .base import BaseStep, StepConfig, TemplatedBool, TemplatedFloat, TemplatedInt, resolve_templated
 from .parallel import failure_error
 from .registry import register_step
@@ -87,10 +86,7 @@ def _walk(root: Mapping[str, Any], path: str) -> Any:
 
 def _as_collection(value: Any, shown: str) -> list[Any] | dict[str, Any]:
     if isinstance(value, str):
-        text = value.strip()
-        if text[:1] in ("[", "{"):
-            with contextlib.suppress(ValueError):
-                value = json.loads(text)
+        value = parse_json_structure(value)
     if isinstance(value, (list, dict)):
         return value
     if isinstance(value, tuple):
