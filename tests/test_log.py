@@ -73,3 +73,20 @@ def test_redacting_filter_ignores_too_short_secrets() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "value %s", ("abc",), None)
     RedactingFilter(["abc"]).filter(record)
     assert record.getMessage() == "value abc"
+
+
+def test_cli_logging_flushes_warnings_at_once_and_other_lines_by_close(tmp_path: Path) -> None:
+    with cli_logging(tmp_path, "CRITICAL") as logger:
+        logger.info("buffered line")
+        logger.warning("urgent line")  # flushes everything written so far
+        debug_now = (tmp_path / "debug.log").read_text()
+        logger.debug("late line")
+    assert "buffered line" in debug_now and "urgent line" in debug_now
+    assert "late line" in (tmp_path / "debug.log").read_text()
+
+
+def test_cli_logging_restores_the_record_switches_afterwards(tmp_path: Path) -> None:
+    before = (logging._srcfile, logging.logThreads, logging.logProcesses)
+    with cli_logging(tmp_path, "INFO"):
+        assert logging._srcfile is None and logging.logThreads is False
+    assert (logging._srcfile, logging.logThreads, logging.logProcesses) == before
