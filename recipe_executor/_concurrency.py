@@ -116,7 +116,10 @@ async def run_bounded(
         async with anyio.create_task_group() as tg:
             next_launch: float | None = None
             for outcome in outcomes:
-                await slots.acquire()
+                try:  # a free slot is taken without a checkpoint: launching stays O(1) per task
+                    slots.acquire_nowait()
+                except anyio.WouldBlock:
+                    await slots.acquire()
                 if state["failed"]:
                     slots.release()
                     break
