@@ -157,4 +157,7 @@ def write_report(path: Path, results: Sequence[Any], info: dict[str, str]) -> No
     lines += ["", "## Targets (issue 5)", "", "| target | limit | measured | verdict |", "|---|---|---|---|"]
     for row in check_targets(stats, [r.name for r in results]):
         lines.append("| " + " | ".join(row) + " |")
+    notes = Path(__file__).with_name("notes.md")
+    if notes.exists() and info.get("sizes") == "full":
+        lines += ["", notes.read_text(encoding="utf-8").strip()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

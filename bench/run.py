@@ -208,6 +208,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cap", type=float, default=600.0, help="seconds before a run is killed (default 600)")
     parser.add_argument("--ours-pythonpath", type=Path, default=None,
                         help="run our engine with this PYTHONPATH (e.g. an exported snapshot of the package)")
+    parser.add_argument("--from-json", type=Path, default=None, metavar="RESULTS_JSON",
+                        help="run nothing: rewrite the report from a results.json (e.g. after editing notes.md)")
     parser.add_argument("--output", type=Path, default=BENCH_DIR / "results.md", help="the markdown report")
     args = parser.parse_args(argv)
     unknown = set(args.engines) - set(ENGINES)
@@ -223,8 +225,23 @@ def _save(output: Path, results: list[Result], info: dict[str, str]) -> None:
     output.with_suffix(".json").write_text(json.dumps(raw, indent=1), encoding="utf-8")
 
 
+def load_results(path: Path) -> tuple[list[Result], dict[str, str]]:
+    """Results and machine info saved by an earlier run."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    results = []
+    for item in raw["results"]:
+        runs = {engine: [Run(**r) for r in item["runs"].get(engine, [])] for engine in ENGINES}
+        results.append(Result(item["name"], item["title"], item["group"], item["meta"], runs, item["skipped"]))
+    return results, raw["machine"]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.from_json:
+        results, info = load_results(args.from_json)
+        _save(args.output, results, info)
+        print(f"wrote {args.output}")
+        return 0
     started = time.time()
     info: dict[str, str] = {"runs": str(args.runs), "sizes": "tiny (smoke)" if args.tiny else "full"}
 
