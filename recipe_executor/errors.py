@@ -10,7 +10,7 @@ class also inherits the builtin that callers of the upstream engine already catc
     ├── StepError(ValueError, RuntimeError) a step failed while running
     │   ├── TemplateError                  Liquid syntax or render failure
     │   ├── UnsafePathError(PermissionError) a path would leave the folder it must stay in
-    │   ├── RecursionLimitError(RecursionError) execute_recipe nested too deep
+    │   ├── RecursionLimitError            execute_recipe nested too deep (not a RecursionError)
     │   ├── SubstepsFailedError            parallel/loop children failed
     │   └── StepTimeoutError(TimeoutError) a step ran past its `timeout`
     └── PluginError                        a step plugin could not be loaded or registered
@@ -146,8 +146,12 @@ class UnsafePathError(StepError, PermissionError):
     """A path produced by a template, a recipe or an LLM would leave its allowed folder."""
 
 
-class RecursionLimitError(StepError, RecursionError):
-    """``execute_recipe`` nested deeper than the configured limit."""
+class RecursionLimitError(StepError):
+    """``execute_recipe`` nested deeper than the configured limit.
+
+    Not a ``RecursionError``: callers must never mistake the configured depth limit for Python's
+    own stack overflow (the issue: "fails with a clear error, never ``RecursionError``").
+    """
 
 
 class StepTimeoutError(StepError, TimeoutError):

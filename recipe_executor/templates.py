@@ -144,9 +144,20 @@ def render_structured(text: str, context: ContextProtocol | Mapping[str, Any]) -
     # ``type()`` first: a strict undefined raises on ``__class__``, which ``isinstance`` reads.
     if issubclass(type(value), _liquid().Undefined):
         if strict:
-            name = getattr(value, "name", text)
-            raise TemplateError(f"could not render template {_excerpt(text)}: {name!r} is undefined")
+            # Printing a strict undefined raises Liquid's own message, which names the whole
+            # path (``x.y is undefined``), not just its root.
+            reason = f"{getattr(value, 'name', text)!r} is undefined"
+            try:
+                str(value)
+            except _liquid().LiquidError as exc:
+                reason = _liquid_message(exc)
+            raise TemplateError(f"could not render template {_excerpt(text)}: {reason}")
         return ""  # what upstream's render prints, so `{% if x %}` later behaves the same
+    if isinstance(value, range):
+        return list(value)  # `{{ (1..3) }}`: a plain list, not a Python range in the context
+    if type(value).__module__.startswith("liquid."):
+        # Liquid's own objects (`{{ empty }}`, `{{ blank }}`) are not data: keep what they print.
+        return render_template(text, context)
     return value
 
 

@@ -108,6 +108,13 @@ def test_render_structured_undefined_is_empty_text_as_upstream_prints_it() -> No
     assert render_structured("{{ nope }}", CTX) == ""
 
 
+def test_render_structured_gives_liquid_keywords_as_printed_and_ranges_as_lists() -> None:
+    # `empty`/`blank` are Liquid literals, not variables: their value is what they print.
+    assert render_structured("{{ empty }}", {"empty": "shadowed"}) == ""
+    assert render_structured("{{ blank }}", CTX) == ""
+    assert render_structured("{{ (1..3) }}", CTX) == [1, 2, 3]
+
+
 def test_render_value_renders_strings_inside_nested_values_but_not_keys() -> None:
     value = {"{{ name }}": ["{{ obj.n }}", {"deep": "{{ module }}"}, 3, None]}
     assert render_value(value, CTX) == {"{{ name }}": ["2", {"deep": "pkg.sub.mod"}, 3, None]}
@@ -174,6 +181,14 @@ async def test_strict_templates_undefined_output_is_an_error_naming_the_variable
         render_template("{{ nope.deeper }}", CTX)
     with pytest.raises(TemplateError, match="'nope' is undefined"):
         render_template("{% for x in nope %}{{ x }}{% endfor %}", CTX)
+
+
+async def test_strict_templates_structured_undefined_names_the_whole_path(strict: None) -> None:
+    context = {"cfg": {"inner": {}}}
+    with pytest.raises(TemplateError, match=r"cfg\.missing is undefined"):
+        render_structured("{{ cfg.missing }}", context)
+    with pytest.raises(TemplateError, match=r"cfg\.inner\.deep is undefined"):
+        render_structured("{{ cfg.inner.deep }}", context)
 
 
 async def test_strict_templates_still_allow_default_and_if_tests(strict: None) -> None:

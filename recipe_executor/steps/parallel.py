@@ -99,9 +99,13 @@ class ParallelStep(BaseStep[ParallelConfig]):
         delay = resolve_templated(cfg.delay, float, context, "delay")
         timeout = resolve_templated(cfg.timeout, float, context, "timeout") if cfg.timeout is not None else None
         fail_fast = resolve_templated(cfg.fail_fast, bool, context, "fail_fast")
-        for name, number in (("max_concurrency", max_concurrency), ("delay", delay), ("timeout", timeout)):
+        for name, number, hint in (
+            ("max_concurrency", max_concurrency, "use 0 for no limit"),
+            ("delay", delay, "use 0 for no delay"),
+            ("timeout", timeout, "leave it out for no limit"),
+        ):
             if number is not None and number < 0:
-                raise ValueError(f"{name} must be 0 or more, but it is {number!r}; use 0 for no limit")
+                raise ValueError(f"{name} must be 0 or more, but it is {number!r}; {hint}")
         output_keys = cfg.output_keys
         outputs: list[dict[str, Any]] = [{} for _ in substeps]
         self.logger.info(
