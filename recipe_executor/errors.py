@@ -127,11 +127,12 @@ class RecipeValidationError(RecipeError):
     def __init__(self, problems: Sequence[ValidationProblem]) -> None:
         self.problems = list(problems)
         if len(self.problems) == 1:
-            reason = str(self.problems[0])
-        else:
-            lines = "\n".join(f"  - {p}" for p in self.problems)
-            reason = f"the recipe has {len(self.problems)} problems:\n{lines}"
-        super().__init__(reason)
+            # One problem: its location becomes the error's step path, so a caller's segments
+            # (``execute_recipe (sub.json)``) join it as `` › `` like any other step error.
+            super().__init__(self.problems[0].message, path=self.problems[0].path)
+            return
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"the recipe has {len(self.problems)} problems:\n{lines}")
 
 
 class StepError(RecipeExecutorError, ValueError, RuntimeError):

@@ -1535,3 +1535,14 @@ def test_project_files_exist() -> None:
     assert (REPO / "docs" / "compat.md").read_text().strip()
     assert (REPO / "bench").is_dir()
     assert any((REPO / "bench").glob("*.md")) or (REPO / "docs").glob("bench*")
+
+
+def test_invalid_sub_recipe_found_at_run_time_keeps_the_step_path(in_tmp: Path) -> None:
+    write_json(in_tmp / "dyn.json", recipe({"type": "set_context", "key": "a", "value": "b"},
+                                           {"type": "write_filez", "files": []}))
+    write_json(in_tmp / "m.json", recipe({"type": "parallel", "substeps": [
+        {"type": "execute_recipe", "recipe_path": "{{ n }}.json"}]}))
+    res = cli(["m.json", "--context", "n=dyn"], in_tmp)
+    assert res.returncode == 1
+    assert ("m.json › steps[0] parallel › substeps[0] execute_recipe (dyn.json) › steps[1] write_filez: "
+            "unknown step type 'write_filez'; did you mean 'write_files'?") in res.stderr
