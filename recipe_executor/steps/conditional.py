@@ -15,7 +15,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from ..conditions import check_condition, evaluate_condition, is_truthy
 from ..errors import StepError
@@ -29,11 +29,23 @@ __all__ = ["Branch", "ConditionalConfig", "ConditionalStep"]
 
 
 class Branch(BaseModel):
-    """One branch: ``{"steps": [...]}``; an empty or missing list runs nothing."""
+    """One branch: ``{"steps": [...]}``; an empty list or ``{}`` runs nothing.
+
+    A branch with keys but no ``steps`` (``{"stepz": [...]}``) is an error rather than a branch
+    that silently runs nothing.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
     steps: list[Any] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _has_steps(cls, value: Any) -> Any:
+        if isinstance(value, dict) and value and "steps" not in value:
+            keys = ", ".join(repr(k) for k in value)
+            raise ValueError(f'a branch is {{"steps": [...]}}, but this one has only {keys}; name its list "steps"')
+        return value
 
 
 class ConditionalConfig(StepConfig):

@@ -2,8 +2,9 @@
 
 ``outline_path``, ``output_path`` and ``output_key`` are rendered. ``resource_files`` is a list or
 a string: ``"{{ resources }}"`` passes a context list through, any other string is rendered and
-split on commas; list entries are rendered too (upstream used them verbatim). Relative paths
-resolve against the working directory, as upstream. A missing resource file is an error (upstream
+split on commas (JSON text for a list, as ``--context`` gives, is that list); list entries are
+rendered too (upstream used them verbatim). Relative paths resolve against the working
+directory, as upstream. A missing resource file is an error (upstream
 skipped it and still reported success). The archive is written atomically; see
 :mod:`recipe_executor.docpack` for the format.
 """
@@ -21,6 +22,7 @@ from ..docpack import CreatedDocpack, create_docpack
 from ..errors import StepError
 from ..protocols import ContextProtocol
 from ..templates import render_structured, render_template
+from ..values import parse_json_structure
 from .base import BaseStep, StepConfig
 from .registry import register_step
 
@@ -50,6 +52,10 @@ def _flatten(value: Any) -> list[str]:
         return [p for item in value for p in _flatten(item)]
     if isinstance(value, dict) and isinstance(value.get("path"), str):
         return [value["path"]]
+    if isinstance(value, str):
+        parsed = parse_json_structure(value)  # `--context resources='["a.md","b.md"]'`
+        if isinstance(parsed, list):
+            return _flatten(parsed)
     return [p.strip() for p in str(value).split(",") if p.strip()]
 
 

@@ -42,8 +42,9 @@ class LoopConfig(StepConfig):
 
     Fields:
         items: a dot path into the context (``"outline.resources"``), a template rendering to
-            one (or, when it is exactly ``"{{ expression }}"``, to the collection itself), or a
-            literal list or object (string elements are rendered).
+            one (or, when it is exactly ``"{{ expression }}"``, to the collection itself; JSON
+            text for a list or object counts as that collection), or a literal list or object
+            (string elements are rendered).
         item_key: the key each item is stored under in its clone (a template).
         substeps: the steps run for every item (either step shape).
         result_key: where the results go (a template; a literal key, dots are not nested).
@@ -104,6 +105,8 @@ def resolve_items(items: Any, context: ContextProtocol) -> list[Any] | dict[str,
     if isinstance(items, dict):
         return {k: render_value(v, context, structured=True) for k, v in items.items()}
     value = render_structured(items, context)
+    if isinstance(value, str):
+        value = parse_json_structure(value)  # `"{{ xs }}"` with xs='["a","b"]' from --context
     if isinstance(value, (list, dict, tuple)):
         return _as_collection(value, repr(items))
     path = ("" if value is None else str(value)).strip()
@@ -112,7 +115,8 @@ def resolve_items(items: Any, context: ContextProtocol) -> list[Any] | dict[str,
     view = getattr(context, "template_view", None)
     found = _walk(view() if callable(view) else context.dict(), path)
     if found is _MISSING:
-        raise StepError(f"loop items {path!r} is not in the context; set it before the loop or fix the key")
+        shown = repr(path) if path == items.strip() else f"{items!r} rendered to {path!r}, which"
+        raise StepError(f"loop items {shown} is not in the context; set it before the loop or fix the key")
     if found is None:
         raise StepError(f"loop items {path!r} is None, not a list or an object")
     return _as_collection(found, repr(path))

@@ -162,3 +162,14 @@ async def test_conditional_branch_step_failure_carries_the_branch_path() -> None
 async def test_conditional_branch_must_be_an_object_with_steps() -> None:
     with pytest.raises(RecipeValidationError, match="if_true"):
         await _run([{"type": "conditional", "config": {"condition": True, "if_true": [_set("x", 1)]}}])
+
+
+async def test_conditional_branch_without_a_steps_list_is_an_error_not_an_empty_branch() -> None:
+    branch = {"stepz": [_set("x", 1)]}
+    with pytest.raises(RecipeValidationError, match=r"if_true.*'stepz'.*\"steps\""):
+        await _run([{"type": "conditional", "config": {"condition": True, "if_true": branch}}])
+
+
+async def test_conditional_empty_branch_object_runs_nothing() -> None:
+    context = await _run([{"type": "conditional", "config": {"condition": True, "if_true": {}}}])
+    assert context.dict() == {}

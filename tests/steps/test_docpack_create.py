@@ -53,10 +53,12 @@ def _members(path: str) -> list[str]:
         "{{ a }},{{ b }}",  # a rendered comma-separated string
         ["{{ a }}", "{{ b }}"],  # list entries are rendered (upstream used them verbatim)
         ["{{ a }}, {{ b }}"],
+        "{{ json_list }}",  # JSON text for a list, as --context resources='["a.md","b.md"]' gives
     ],
 )
 async def test_docpack_create_accepts_every_resource_files_shape(sources: dict[str, str], resource_files: Any) -> None:
     artifacts = {**sources, "resources": [sources["a"], sources["b"]]}
+    artifacts["json_list"] = json.dumps(artifacts["resources"])
     context = await _run(
         [
             _create(

@@ -98,6 +98,9 @@ async def test_loop_result_key_with_dots_is_one_literal_key() -> None:
         ("{{ xs }}", {"xs": [3, 4]}, [3, 4]),  # upstream failed here
         ("data.0.xs", {"data": [{"xs": [5]}]}, [5]),
         ("xs", {"xs": "[1, 2]"}, [1, 2]),  # JSON text, e.g. from --context
+        ("{{ xs }}", {"xs": '["a", "b"]'}, ["a", "b"]),  # the same JSON text through a template
+        ("{{ obj }}", {"obj": '{"k": 1}'}, {"k": 1}),
+        ('[1, "two"]', {}, [1, "two"]),  # JSON text written in the recipe
         (["{{ a }}", "lit"], {"a": "A"}, ["A", "lit"]),  # literal list items are rendered
         ({"k": "{{ a }}"}, {"a": "A"}, {"k": "A"}),
         ([], {}, []),
