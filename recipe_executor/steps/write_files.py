@@ -91,6 +91,8 @@ _NEW_FILE_MODE = _new_file_mode()
 
 def _check_target(target: Path, shown: str) -> None:
     """Refuse, before anything is written, a target that cannot become a regular file."""
+    if shown.rstrip().endswith(("/", os.sep)):
+        raise StepError(f"file path {shown!r} ends with a slash, so it names a folder; give a file name")
     if target.is_dir():
         raise StepError(f"file path {shown!r} names an existing folder; give a file name")
     for parent in target.parents:

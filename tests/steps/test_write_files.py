@@ -123,6 +123,12 @@ async def test_write_files_checks_every_path_before_writing_any(tmp_path: Path) 
     assert listing(tmp_path) == ["taken"]
 
 
+async def test_write_files_path_ending_in_a_slash_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StepError, match="'sub/' ends with a slash"):
+        await write(root=str(tmp_path), files=[{"path": "sub/", "content": "x"}])
+    assert listing(tmp_path) == []
+
+
 async def test_write_files_path_through_a_file_is_refused_before_writing(tmp_path: Path) -> None:
     (tmp_path / "plain").write_text("p")
     with pytest.raises(StepError, match="which is a file, not a folder"):
