@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +31,20 @@ _TOP_LEVEL_KEYS = frozenset(Recipe.model_fields)
 
 
 def validate_recipe(
-    loaded: LoadedRecipe, *, strict: bool = False, prefix: Sequence[str] | None = None
+    loaded: LoadedRecipe,
+    *,
+    strict: bool = False,
+    prefix: Sequence[str] | None = None,
+    run_config: Mapping[str, Any] | None = None,
 ) -> list[ValidationProblem]:
     """Every problem in ``loaded`` and the sub-recipes it reaches, errors and warnings.
 
     ``prefix`` is the step path leading to this recipe (empty for a top-level recipe, whose
-    label then starts every path).
+    label then starts every path). ``run_config`` is the configuration of the run about to
+    start; when given, steps' optional ``validate_for_run(config, run_config)`` hook checks
+    what depends on it (``llm_generate``: API keys for a static model), before anything runs.
     """
-    validator = _Validator(strict)
+    validator = _Validator(strict, run_config)
     start = list(prefix) if prefix is not None else [loaded.label]
     if loaded.path is not None:
         validator.seen.add(canonical_path(loaded.path))
@@ -62,7 +68,9 @@ def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
-        for item in value.values():
+        for key, item in value.items():
+            if isinstance(key, str):  # keys are rendered too (set_context, context_overrides)
+                yield key
             yield from _strings(item)
     elif isinstance(value, list):
         for item in value:
@@ -70,8 +78,9 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 class _Validator:
-    def __init__(self, strict: bool) -> None:
+    def __init__(self, strict: bool, run_config: Mapping[str, Any] | None = None) -> None:
         self.strict = strict
+        self.run_config = run_config
         self.problems: list[ValidationProblem] = []
         self.seen: set[Path] = set()
 
@@ -130,6 +139,10 @@ class _Validator:
         static_check = getattr(cls, "validate_static", None)  # optional hook, e.g. llm_generate's model id
         for problem in static_check(validated) if callable(static_check) else ():
             self.error(here, problem)
+        run_check = getattr(cls, "validate_for_run", None)  # optional hook needing the run's config
+        if self.run_config is not None and callable(run_check):
+            for problem in run_check(validated, self.run_config):
+                self.error(here, problem)
         children = list(cls.child_steps(validated))
         skip = set(cls.untemplated_fields()) | {label.split(".")[0].split("[")[0] for label, _ in children}
         for key, value in config.items():

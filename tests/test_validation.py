@@ -83,6 +83,13 @@ def test_validation_finds_liquid_syntax_errors_in_nested_values() -> None:
     assert found[1][1].startswith("<recipe> › steps[1] parallel › substeps[0] set_context: value: invalid Liquid")
 
 
+def test_validation_checks_templates_in_dict_keys_too() -> None:
+    recipe = {"steps": [{"type": "set_context", "key": "a", "value": {"{{ name": "x", "{{ ok }}": "y"}}]}
+    found = problems(recipe)
+    assert found == [("error", "<recipe> › steps[0] set_context: value: invalid Liquid template '{{ name': "
+                               "expected '}}', found end of file")]
+
+
 def test_validation_requires_a_steps_list() -> None:
     assert problems({"name": "x"}) == [("error", "<recipe>: a recipe needs a 'steps' list")]
     assert problems({"steps": {}}) == [("error", "<recipe>: 'steps' must be a list, not dict")]
