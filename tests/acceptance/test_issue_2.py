@@ -1546,3 +1546,23 @@ def test_invalid_sub_recipe_found_at_run_time_keeps_the_step_path(in_tmp: Path) 
     assert res.returncode == 1
     assert ("m.json › steps[0] parallel › substeps[0] execute_recipe (dyn.json) › steps[1] write_filez: "
             "unknown step type 'write_filez'; did you mean 'write_files'?") in res.stderr
+
+
+async def test_custom_step_using_upstreams_template_helper_runs_unchanged(registry: dict[str, type]) -> None:
+    from recipe_executor.steps.registry import STEP_REGISTRY
+    from recipe_executor.utils.templates import render_template
+
+    class EchoConfig(StepConfig):
+        message: str
+
+    class EchoStep(BaseStep[EchoConfig]):
+        def __init__(self, logger: logging.Logger, config: dict[str, Any]) -> None:
+            super().__init__(logger, EchoConfig(**config))
+
+        async def execute(self, context: ContextProtocol) -> None:
+            context["echo"] = render_template(self.config.message, context)
+
+    STEP_REGISTRY["echo"] = EchoStep
+    ctx = await run(recipe({"type": "echo", "config": {"message": "Hello {{ who }}"}}),
+                    Context(artifacts={"who": "Ada"}))
+    assert ctx["echo"] == "Hello Ada"
