@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Recipe", "RecipeStep", "normalize_step"]
+__all__ = ["FileSpec", "Recipe", "RecipeStep", "normalize_step"]
 
 
 def normalize_step(raw: object) -> tuple[str, dict[str, Any]]:
@@ -38,6 +38,15 @@ def normalize_step(raw: object) -> tuple[str, dict[str, Any]]:
             raise ValueError(f"step {step_type!r} has a 'config' that is not an object: {config!r:.60}")
         return step_type, config
     return step_type, inline
+
+
+class FileSpec(BaseModel):
+    """One file to write, as upstream's ``models.FileSpec``: a relative ``path`` and its
+    ``content`` (text, an object or a list of objects). Custom steps written for upstream build
+    these and store them for ``write_files`` (``files_key``), which writes them unchanged."""
+
+    path: str
+    content: str | dict[str, Any] | list[dict[str, Any]]
 
 
 class RecipeStep(BaseModel):

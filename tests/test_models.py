@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import logging
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -42,3 +46,15 @@ def test_recipe_model_normalises_steps_and_keeps_extra_fields() -> None:
 def test_recipe_model_rejects_mixed_shapes() -> None:
     with pytest.raises(ValidationError, match="mixes both shapes"):
         Recipe.model_validate({"steps": [{"type": "a", "x": 1, "config": {}}]})
+
+
+async def test_upstream_file_spec_objects_are_written_by_write_files(tmp_path: Path) -> None:
+    from recipe_executor import Context
+    from recipe_executor.models import FileSpec
+    from recipe_executor.steps.write_files import WriteFilesStep
+
+    files = [FileSpec(path="a.txt", content="A"), FileSpec(path="b.json", content={"k": 1})]
+    context = Context(artifacts={"files": files})
+    await WriteFilesStep(logging.getLogger("t"), {"files_key": "files", "root": str(tmp_path)}).execute(context)
+    assert (tmp_path / "a.txt").read_text() == "A"
+    assert json.loads((tmp_path / "b.json").read_text()) == {"k": 1}
