@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RecipeExecutorError, RecipeValidationError, RecursionLimitError
+from .llm.usage import USAGE_SERVICE, UsageTotals
 from .loader import LoadedRecipe, load_recipe
 from .models import Recipe
 from .protocols import ContextProtocol
@@ -27,13 +28,21 @@ class Executor:
     Steps that installed packages declare under the ``recipe_executor.steps`` entry-point group
     are registered on the first run.
     ``options`` applies when this call starts the run (a nested call joins the current run).
-    After a run, ``last_run`` holds its :class:`RunState` (usage totals, for example).
+    After a run, ``last_run`` holds its :class:`RunState` and ``usage`` its LLM usage totals.
     """
 
     def __init__(self, logger: logging.Logger | None = None, *, options: RunOptions | None = None) -> None:
         self.logger = logger or logging.getLogger("recipe_executor")
         self.options = options
         self.last_run: RunState | None = None
+
+    @property
+    def usage(self) -> UsageTotals:
+        """LLM usage of the last run, per model: ``.as_dict()`` gives
+        ``{model: {calls, requests, input_tokens, output_tokens, retries}}``, ``.summary()`` the
+        printed lines. Empty before a run or when the run made no LLM call."""
+        found = self.last_run.peek_service(USAGE_SERVICE) if self.last_run is not None else None
+        return found if isinstance(found, UsageTotals) else UsageTotals()
 
     def validate(self, recipe: str | os.PathLike[str] | dict[str, Any] | Recipe) -> LoadedRecipe:
         """Load and validate ``recipe`` without running it; log warnings, raise on errors."""
@@ -42,8 +51,8 @@ class Executor:
         self._check(loaded, self.options.strict if self.options else False)
         return loaded
 
-    def _check(self, loaded: LoadedRecipe, strict: bool) -> None:
-        problems = validate_recipe(loaded, strict=strict)
+    def _check(self, loaded: LoadedRecipe, strict: bool, run_config: dict[str, Any] | None = None) -> None:
+        problems = validate_recipe(loaded, strict=strict, run_config=run_config)
         for warning in problems:
             if warning.severity == "warning":
                 self.logger.warning("%s", warning)
@@ -62,7 +71,7 @@ class Executor:
             if owner:
                 load_entry_point_steps()
             loaded = load_recipe(recipe)
-            self._check(loaded, run.options.strict)
+            self._check(loaded, run.options.strict, context.get_config())
             steps = loaded.data["steps"]
             recipe_dir = loaded.directory.resolve() if loaded.directory is not None else None
             if not owner and current_depth() >= run.options.max_depth:

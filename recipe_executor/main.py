@@ -210,8 +210,10 @@ def _execute(
     logger.info("Running recipe %s", ns.recipe_path)
     logger.debug("Context keys from --context: %s; config keys: %s", sorted(artifacts), sorted(config))
     context = Context(artifacts=artifacts, config=config)
-    anyio.run(executor.execute, ns.recipe_path, context)
-    _print_summary(executor, logger)
+    try:
+        anyio.run(executor.execute, ns.recipe_path, context)
+    finally:  # what was spent is reported also when the run fails or is interrupted
+        _print_summary(executor, logger)
     logger.info("Recipe execution completed successfully in %.2f seconds", time.perf_counter() - started)
     return EXIT_OK
 

@@ -310,3 +310,12 @@ def test_console_script_ctrl_c_exits_130_without_traceback(in_tmp: Path) -> None
     assert "interrupted" in err
     assert "Traceback" not in err
     assert "Interrupted" in (in_tmp / "logs" / "error.log").read_text()
+
+
+def test_main_prints_llm_usage_also_when_the_run_fails(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    llm = {"type": "llm_generate", "config": {"prompt": "p", "model": "test/demo", "output_format": "text"}}
+    failing = {"type": "read_files", "config": {"path": "missing.txt", "content_key": "x"}}
+    assert main([write_recipe(in_tmp / "r.json", llm, failing)]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "LLM usage:" in err and "test/demo: 1 calls" in err
+    assert err.rstrip().splitlines()[-1].startswith("recipe-executor: failed:")  # the error stays last

@@ -19,13 +19,16 @@ from pydantic_ai.toolsets import FunctionToolset
 
 from ..errors import StepError
 from ..runtime import current_run
-from .mcp_servers import McpConnection, mcp_registry
+from .mcp_servers import McpConnection, connect_timeout, mcp_registry
 from .model_ids import ModelId
 from .providers import build_model, run_limits
-from .schema import OutputSpec
+from .schema import OutputSpec, open_free_form_objects
 from .usage import USAGE_SERVICE, UsageTotals
 
 __all__ = ["generate", "tool_result_payload"]
+
+_OUTPUT_RETRIES = 2
+"""How often an answer that does not fit ``output_format`` is sent back to the model."""
 
 
 def tool_result_payload(result: Any) -> Any:
@@ -48,24 +51,28 @@ async def _toolset(connection: McpConnection, prefix: str | None) -> FunctionToo
                 raise ModelRetry(f"tool {_tool!r} failed: {tool_result_payload(result)}")
             return tool_result_payload(result)
 
-        schema = dict(info.input_schema or {"type": "object", "properties": {}})
+        schema = open_free_form_objects(dict(info.input_schema or {"type": "object", "properties": {}}))
         tools.append(Tool.from_schema(call, name=name, description=info.description, json_schema=schema))
     return FunctionToolset(tools)
 
 
-def _validator(spec: OutputSpec) -> Any:
-    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+class _SchemaValidator:
+    """Checks an answer against the full schema; a mismatch goes back to the model, and the
+    last one is kept so that a final failure can say what was wrong."""
 
-    checker = Draft202012Validator(spec.schema or {})
+    def __init__(self, spec: OutputSpec) -> None:
+        from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
-    def validate(output: Any) -> Any:
-        errors = sorted(checker.iter_errors(output), key=lambda e: list(e.path))
+        self.checker = Draft202012Validator(spec.schema or {})
+        self.last_problem: str | None = None
+
+    def __call__(self, output: Any) -> Any:
+        errors = sorted(self.checker.iter_errors(output), key=lambda e: list(e.path))
         if errors:
             where = "/".join(str(p) for p in errors[0].path) or "(root)"
-            raise ModelRetry(f"the output does not match the schema at {where}: {errors[0].message}")
+            self.last_problem = f"at {where}: {errors[0].message}"
+            raise ModelRetry(f"the output does not match the schema {self.last_problem}")
         return output
-
-    return validate
 
 
 async def generate(
@@ -86,7 +93,8 @@ async def generate(
     toolsets = []
     for server in mcp_servers:
         assert registry is not None
-        toolsets.append(await _toolset(registry.get(server), server.get("tool_prefix")))
+        connection = registry.get(server, connect_timeout=connect_timeout(config))
+        toolsets.append(await _toolset(connection, server.get("tool_prefix")))
 
     settings: dict[str, Any] = {}
     if max_tokens is not None:
@@ -94,9 +102,10 @@ async def generate(
     if native_tools:
         settings["openai_native_tools"] = list(native_tools)
     output_type: Any = str if spec.schema is None else StructuredDict(spec.schema)
-    agent: Agent[None, Any] = Agent(model, output_type=output_type, toolsets=toolsets, retries=2)
-    if spec.schema is not None:
-        agent.output_validator(_validator(spec))
+    agent: Agent[None, Any] = Agent(model, output_type=output_type, toolsets=toolsets, retries=_OUTPUT_RETRIES)
+    validator = _SchemaValidator(spec) if spec.schema is not None else None
+    if validator is not None:
+        agent.output_validator(validator)
 
     label = str(model_id)
     logger.debug("llm_generate %s prompt: %s", label, prompt)
@@ -108,6 +117,11 @@ async def generate(
     except ModelAPIError as exc:
         raise StepError(f"{label} request failed: {exc.message}") from exc
     except (UnexpectedModelBehavior, UsageLimitExceeded) as exc:
+        if validator is not None and validator.last_problem:
+            raise StepError(
+                f"{label} gave no answer matching output_format in {_OUTPUT_RETRIES + 1} tries; the last one was "
+                f"wrong {validator.last_problem} (simplify the schema or make the prompt say what is expected)"
+            ) from exc
         raise StepError(f"{label} gave no usable answer: {exc.message}") from exc
     except UserError as exc:
         raise StepError(f"{label}: {exc.message}") from exc

@@ -21,10 +21,28 @@ import anyio
 from ..errors import StepError
 from ..runtime import RunState
 
-__all__ = ["MCP_SERVICE", "McpConnection", "McpRegistry", "describe_server", "normalise_server"]
+__all__ = ["CONNECT_TIMEOUT", "MCP_SERVICE", "McpConnection", "McpRegistry", "connect_timeout", "describe_server",
+           "normalise_server"]
 
 MCP_SERVICE = "llm.mcp_servers"
 SHUTDOWN_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 60.0
+"""Seconds a server may take to start and answer MCP's ``initialize`` (config ``mcp_connect_timeout``);
+a command that is not an MCP server would otherwise hang the run."""
+
+
+def connect_timeout(config: Mapping[str, Any]) -> float:
+    """Config ``mcp_connect_timeout`` (seconds, > 0), else :data:`CONNECT_TIMEOUT`."""
+    value = config.get("mcp_connect_timeout")
+    if value in (None, ""):
+        return CONNECT_TIMEOUT
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = 0.0
+    if seconds <= 0:
+        raise StepError(f"config mcp_connect_timeout must be a positive number of seconds, got {value!r}")
+    return seconds
 
 
 def normalise_server(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -82,10 +100,14 @@ def describe_server(server: Mapping[str, Any]) -> str:
 class McpConnection:
     """One running server connection; use :meth:`call_tool` and :meth:`list_tools` from any task."""
 
-    def __init__(self, server: dict[str, Any], read_timeout: float | None) -> None:
+    def __init__(
+        self, server: dict[str, Any], read_timeout: float | None, connect_timeout: float = CONNECT_TIMEOUT
+    ) -> None:
         self.server = server
         self.label = describe_server(server)
         self.read_timeout = read_timeout
+        self.connect_timeout = connect_timeout
+        self._scope: anyio.CancelScope | None = None
         self.client: Any = None
         self.error: BaseException | None = None
         self._ready = anyio.Event()
@@ -119,11 +141,12 @@ class McpConnection:
         from mcp.client import Client
 
         try:
-            async with AsyncExitStack() as stack:
-                client = Client(self._target(stack), read_timeout_seconds=self.read_timeout)
-                self.client = await stack.enter_async_context(client)
-                self._ready.set()
-                await self._stop.wait()
+            with anyio.CancelScope() as self._scope:  # cancelled when starting takes too long
+                async with AsyncExitStack() as stack:
+                    client = Client(self._target(stack), read_timeout_seconds=self.read_timeout)
+                    self.client = await stack.enter_async_context(client)
+                    self._ready.set()
+                    await self._stop.wait()
         except Exception as exc:  # reported to every step that uses this server
             self.error = exc
         finally:
@@ -138,7 +161,17 @@ class McpConnection:
             await self._closed.wait()
 
     async def _connected(self) -> Any:
-        await self._ready.wait()
+        with anyio.move_on_after(self.connect_timeout):
+            await self._ready.wait()
+        if not self._ready.is_set():
+            if self.error is None:
+                self.error = TimeoutError(
+                    f"it did not answer MCP's initialize within {self.connect_timeout:g} s; check that the "
+                    "command starts an MCP server (or raise config mcp_connect_timeout)"
+                )
+            if self._scope is not None:
+                self._scope.cancel()
+            await self._ready.wait()
         if self.client is None:
             reason = _describe(self.error) if self.error else "the connection is closed"
             raise StepError(f"could not connect to MCP {self.label}: {reason}") from self.error
@@ -178,12 +211,14 @@ class McpRegistry:
         self.run = run
         self.connections: dict[str, McpConnection] = {}
 
-    def get(self, server: dict[str, Any], read_timeout: float | None = None) -> McpConnection:
+    def get(
+        self, server: dict[str, Any], read_timeout: float | None = None, connect_timeout: float = CONNECT_TIMEOUT
+    ) -> McpConnection:
         """The connection for ``server`` (normalised), started on first use."""
         key = json.dumps({k: v for k, v in server.items() if k != "tool_prefix"}, sort_keys=True)
         connection = self.connections.get(key)
         if connection is None:
-            connection = self.connections[key] = McpConnection(server, read_timeout)
+            connection = self.connections[key] = McpConnection(server, read_timeout, connect_timeout)
             self.run.add_cleanup(connection.close)
             self.run.start_background(connection.own, f"mcp {connection.label}")
         return connection

@@ -126,7 +126,7 @@ def missing_credentials(model: ModelId, config: Mapping[str, Any], environ: Mapp
     if provider in ("openai", "openai_responses"):
         if has("openai_api_key", "OPENAI_API_KEY"):
             return None
-        if provider == "openai" and has("openai_base_url", "OPENAI_BASE_URL"):
+        if has("openai_base_url", "OPENAI_BASE_URL"):
             return None  # an OpenAI-compatible local server usually needs no key
         return "no OpenAI API key: set OPENAI_API_KEY or pass --config openai_api_key=..."
     if provider == "anthropic":

@@ -8,7 +8,10 @@
 
 Schemas are sent to the model as written (descriptions, enums, nested free-form objects) and the
 answer is validated against them in full with ``jsonschema``; an invalid answer is sent back to
-the model for another try.
+the model for another try. Free-form objects (no ``properties``, no ``additionalProperties``) are
+marked ``additionalProperties: true``, which means the same in JSON Schema but stops pydantic-ai's
+OpenAI schema transformer from turning them into "an object with no keys" (see
+:func:`open_free_form_objects`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["FILES_SCHEMA", "OutputSpec", "check_output_format", "output_spec"]
+__all__ = ["FILES_SCHEMA", "OutputSpec", "check_output_format", "open_free_form_objects", "output_spec"]
 
 FILES_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -94,6 +97,44 @@ def _check_schema(schema: dict[str, Any], where: str) -> str | None:
     return None
 
 
+_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
+_SUBSCHEMA_KEYS = ("items", "additionalProperties", "not", "if", "then", "else", "contains")
+
+
+def _is_object(schema: dict[str, Any]) -> bool:
+    kind = schema.get("type")
+    return kind == "object" or (isinstance(kind, list) and "object" in kind)
+
+
+def open_free_form_objects(schema: Any) -> Any:
+    """A copy of ``schema`` where every object without ``properties`` or ``additionalProperties``
+    says ``additionalProperties: true``.
+
+    Same meaning in JSON Schema, but pydantic-ai's OpenAI transformer adds
+    ``additionalProperties: false`` to objects that leave it unset, which tells the model that
+    a free-form object (``{"type": "object"}``) must be empty; this keeps its data (upstream's
+    models dropped it). Used for output schemas and MCP tool schemas alike.
+    """
+    if isinstance(schema, list):
+        return [open_free_form_objects(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    result = dict(schema)
+    for key in _SUBSCHEMA_LISTS:
+        if isinstance(result.get(key), list):
+            result[key] = [open_free_form_objects(item) for item in result[key]]
+    for key in _SUBSCHEMA_MAPS:
+        if isinstance(result.get(key), dict):
+            result[key] = {name: open_free_form_objects(sub) for name, sub in result[key].items()}
+    for key in _SUBSCHEMA_KEYS:
+        if isinstance(result.get(key), dict):
+            result[key] = open_free_form_objects(result[key])
+    if _is_object(result) and not result.get("properties") and "additionalProperties" not in result:
+        result["additionalProperties"] = True
+    return result
+
+
 def output_spec(output_format: Any) -> OutputSpec:
     """The :class:`OutputSpec` for a checked ``output_format`` (``ValueError`` if unusable)."""
     problem = check_output_format(output_format)
@@ -104,10 +145,10 @@ def output_spec(output_format: Any) -> OutputSpec:
     if output_format == "files":
         return OutputSpec("files", FILES_SCHEMA, unwrap="files")
     if isinstance(output_format, dict):
-        schema = dict(output_format)
+        schema = open_free_form_objects(output_format)
         schema.setdefault("title", "LLMObject")
         return OutputSpec("object", schema)
-    item = output_format[0]
+    item = open_free_form_objects(output_format[0])
     wrapper = {
         "type": "object",
         "title": "LLMList",

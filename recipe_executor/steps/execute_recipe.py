@@ -118,7 +118,7 @@ class ExecuteRecipeStep(BaseStep[ExecuteRecipeConfig]):
         validated: set[Any] = run.service("execute_recipe.validated", set)
         key = canonical_path(resolved)
         if key not in validated:
-            problems = validate_recipe(loaded, strict=run.options.strict, prefix=[])
+            problems = validate_recipe(loaded, strict=run.options.strict, prefix=[], run_config=context.get_config())
             errors = [p for p in problems if p.severity == "error"]
             if errors:
                 raise RecipeValidationError(errors)

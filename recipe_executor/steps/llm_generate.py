@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import StepError
@@ -99,6 +100,27 @@ class LlmGenerateStep(BaseStep[LlmGenerateConfig]):
         if tools_problem:
             problems.append(tools_problem)
         return problems
+
+    @classmethod
+    def validate_for_run(cls, config: LlmGenerateConfig, run_config: Mapping[str, Any]) -> list[str]:
+        """Before a run starts: the API key or SDK a static model (or the default model) lacks.
+
+        A templated model is checked when the step runs, still before any request.
+        """
+        from ..llm.model_ids import DEFAULT_MODEL, missing_credentials, missing_sdk, parse_model_id
+
+        if config.model is not None and is_template(config.model):
+            return []
+        from_step = config.model is not None and bool(config.model.strip())
+        text = config.model.strip() if from_step and config.model else str(run_config.get("model") or DEFAULT_MODEL)
+        try:
+            model_id = parse_model_id(text)
+        except ValueError as exc:
+            return [] if from_step else [f"config model: {exc}"]  # a bad step model is a static problem
+        problem = (None if from_step else missing_sdk(model_id.provider)) or missing_credentials(
+            model_id, run_config, os.environ
+        )
+        return [f"model {text!r}: {problem}"] if problem else []
 
     async def execute(self, context: ContextProtocol) -> None:
         from ..llm.model_ids import DEFAULT_MODEL, missing_credentials, missing_sdk, parse_model_id

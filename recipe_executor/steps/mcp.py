@@ -61,7 +61,7 @@ class McpStep(BaseStep[McpConfig]):
 
     async def execute(self, context: ContextProtocol) -> None:
         from ..llm.generate import tool_result_payload
-        from ..llm.mcp_servers import describe_server, mcp_registry, normalise_server
+        from ..llm.mcp_servers import connect_timeout, describe_server, mcp_registry, normalise_server
         from ..runtime import current_run
 
         cfg = self.config
@@ -71,7 +71,7 @@ class McpStep(BaseStep[McpConfig]):
             raise StepError(f"server: {exc}") from None
         tool = render_template(cfg.tool_name, context)
         arguments = render_value(cfg.arguments, context, structured=True)
-        connection = mcp_registry(current_run()).get(server)
+        connection = mcp_registry(current_run()).get(server, connect_timeout=connect_timeout(context.get_config()))
         self.logger.debug("Calling MCP tool %r on %s", tool, describe_server(server))
         result = await connection.call_tool(tool, arguments)
         data = result_to_data(result)

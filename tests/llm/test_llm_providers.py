@@ -157,3 +157,34 @@ async def test_usage_summary_sums_tokens_per_model(fake_llm: FakeLLMServer) -> N
     assert totals["openai/gpt-4o"] == {"calls": 2, "requests": 2, "input_tokens": 20, "output_tokens": 10, "retries": 0}
     assert totals["anthropic/claude-x"]["input_tokens"] == 12
     assert "total: 3 requests, 32 input + 17 output tokens" in usage.summary()
+
+
+def _tool_call_body(arguments: dict[str, Any]) -> str:
+    import json
+
+    message = {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_x", "type": "function", "function": {"name": "final_result", "arguments": json.dumps(arguments)}}]}
+    return json.dumps({"id": "c", "object": "chat.completion", "created": 1, "model": "m",
+                       "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
+                       "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
+
+
+async def test_answer_never_matching_the_schema_names_what_was_wrong(fake_llm: FakeLLMServer) -> None:
+    fake_llm.faults.extend([Fault(200, body=_tool_call_body({"kind": "zzz", "meta": {}}))] * 3)
+    with pytest.raises(RecipeExecutorError, match=r"no answer matching output_format in 3 tries.*at kind: 'zzz'"):
+        await _run([_gen("openai/gpt-4o", OBJECT_SCHEMA)], _config(fake_llm))
+    assert len(fake_llm.requests) == 3
+
+
+@pytest.mark.parametrize("model", ["openai/gpt-4o", "openai_responses/gpt-4o"])
+async def test_free_form_object_is_not_sent_to_openai_as_an_empty_object(fake_llm: FakeLLMServer, model: str) -> None:
+    await _run([_gen(model, OBJECT_SCHEMA)], _config(fake_llm))
+    tools = fake_llm.requests[-1]["body"]["tools"]
+    parameters = tools[0].get("parameters") or tools[0]["function"]["parameters"]
+    assert parameters["properties"]["meta"].get("additionalProperties") is True
+
+
+async def test_executor_usage_gives_the_last_runs_totals(fake_llm: FakeLLMServer) -> None:
+    _, executor = await _run([_gen("openai/gpt-4o", key="a"), _gen("openai/gpt-4o", key="b")], _config(fake_llm))
+    assert executor.usage.as_dict()["openai/gpt-4o"]["input_tokens"] == 20
+    assert Executor().usage.as_dict() == {}

@@ -108,3 +108,33 @@ def test_importing_and_running_a_plain_recipe_loads_no_llm_sdk(tmp_path: Path) -
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+async def test_missing_api_key_for_a_static_model_fails_before_any_step_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    marker = {"type": "write_files", "config": {"files": [{"path": "ran.txt", "content": "x"}], "root": str(tmp_path)}}
+    expected = r"steps\[1\] llm_generate: model 'anthropic/claude-x': no Anthropic"
+    with pytest.raises(RecipeValidationError, match=expected):
+        await _run([marker, _gen("text", model="anthropic/claude-x")])
+    assert not (tmp_path / "ran.txt").exists()
+
+
+async def test_config_model_is_checked_before_any_step_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    marker = {"type": "write_files", "config": {"files": [{"path": "ran.txt", "content": "x"}], "root": str(tmp_path)}}
+    with pytest.raises(RecipeValidationError, match="config model: model 'gpt4' is not of the form"):
+        await _run([marker, _gen("text", model=None)], {"model": "gpt4"})
+    with pytest.raises(RecipeValidationError, match="model 'openai/gpt-4o': no OpenAI API key"):
+        await _run([marker, _gen("text", model=None)])  # upstream's default model
+    assert not (tmp_path / "ran.txt").exists()
+
+
+def test_validate_alone_does_not_require_api_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    recipe = tmp_path / "r.json"
+    recipe.write_text('{"steps": [{"type": "llm_generate", "config": {"prompt": "p", "model": "openai/gpt-4o", '
+                      '"output_format": "text"}}]}')
+    assert Executor(logging.getLogger("test")).validate(str(recipe)).data["steps"]

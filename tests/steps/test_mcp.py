@@ -117,3 +117,17 @@ async def test_llm_generate_gives_the_model_mcp_tools() -> None:
     finally:
         server.stop()
     assert context["out"] == 'tool said: {"result":"echo: from model"}'
+
+
+async def test_mcp_command_that_never_speaks_mcp_fails_after_the_connect_timeout() -> None:
+    silent = {"command": sys.executable, "args": ["-c", "import time; time.sleep(60)"]}
+    context = Context(config={"mcp_connect_timeout": "1"})
+    with pytest.raises(RecipeExecutorError, match=r"steps\[0\] mcp: could not connect .* within 1 s") as info:
+        await Executor(logging.getLogger("test")).execute({"steps": [_call(silent, "x", {}, "r")]}, context)
+    assert "mcp_connect_timeout" in str(info.value)
+
+
+async def test_mcp_connect_timeout_must_be_positive() -> None:
+    context = Context(config={"mcp_connect_timeout": "soon"})
+    with pytest.raises(RecipeExecutorError, match="mcp_connect_timeout must be a positive number"):
+        await Executor(logging.getLogger("test")).execute({"steps": [_call(STDIO, "pid", {}, "p")]}, context)
