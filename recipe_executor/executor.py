@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import RecipeExecutorError, RecipeValidationError, RecursionLimitError
-from .llm.usage import USAGE_SERVICE, UsageTotals
 from .loader import LoadedRecipe, load_recipe
 from .models import Recipe
 from .protocols import ContextProtocol
@@ -16,6 +15,9 @@ from .runtime import RunOptions, RunState, current_depth, current_recipe_dir, ne
 from .steps.registry import load_entry_point_steps
 from .steps.runner import run_steps
 from .validation import validate_recipe
+
+if TYPE_CHECKING:
+    from .llm.usage import UsageTotals
 
 __all__ = ["Executor"]
 
@@ -41,6 +43,8 @@ class Executor:
         """LLM usage of the last run, per model: ``.as_dict()`` gives
         ``{model: {calls, requests, input_tokens, output_tokens, retries}}``, ``.summary()`` the
         printed lines. Empty before a run or when the run made no LLM call."""
+        from .llm.usage import USAGE_SERVICE, UsageTotals  # only runs that ask pay for the import
+
         found = self.last_run.peek_service(USAGE_SERVICE) if self.last_run is not None else None
         return found if isinstance(found, UsageTotals) else UsageTotals()
 

@@ -130,14 +130,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(command: str, ns: argparse.Namespace, artifacts: dict[str, str], cli_config: dict[str, str]) -> int:
-    from dotenv import load_dotenv
-
     from .config import build_config, secret_values
     from .errors import RecipeExecutorError, RecipeValidationError
     from .loader import load_recipe
     from .log import FILES_ONLY, cli_logging
 
-    load_dotenv(Path.cwd() / ".env", override=False)
+    dotenv_file = Path.cwd() / ".env"
+    if dotenv_file.is_file():  # python-dotenv is imported only when there is a file to load
+        from dotenv import load_dotenv
+
+        load_dotenv(dotenv_file, override=False)
     env_vars: list[str] = []
     try:
         data = load_recipe(ns.recipe_path).data

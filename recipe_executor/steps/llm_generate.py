@@ -21,7 +21,7 @@ from ..templates import is_template, render_template, render_value
 from .base import BaseStep, StepConfig
 from .registry import register_step
 
-__all__ = ["LlmGenerateConfig", "LlmGenerateStep"]
+__all__ = ["LLMGenerateConfig", "LLMGenerateStep", "LlmGenerateConfig", "LlmGenerateStep"]
 
 _NATIVE_TOOL_PROVIDERS = frozenset({"openai_responses", "azure_responses"})
 
@@ -189,3 +189,8 @@ class LlmGenerateStep(BaseStep[LlmGenerateConfig]):
             except ValueError as exc:
                 raise StepError(f"mcp_servers[{index}]: {exc}") from None
         return servers
+
+
+# Upstream's class names, for code that imports them.
+LLMGenerateConfig = LlmGenerateConfig
+LLMGenerateStep = LlmGenerateStep

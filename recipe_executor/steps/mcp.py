@@ -20,7 +20,7 @@ from ..templates import render_template, render_value
 from .base import BaseStep, StepConfig
 from .registry import register_step
 
-__all__ = ["McpConfig", "McpStep"]
+__all__ = ["MCPConfig", "MCPStep", "McpConfig", "McpStep"]
 
 
 class McpConfig(StepConfig):
@@ -81,3 +81,8 @@ class McpStep(BaseStep[McpConfig]):
                 f"{tool_result_payload(result)!s:.500} (set ignore_errors: true to store it instead)"
             )
         context[render_template(cfg.result_key, context)] = data
+
+
+# Upstream's class names, for code that imports them.
+MCPConfig = McpConfig
+MCPStep = McpStep

@@ -159,3 +159,42 @@ def test_entry_points_load_once_per_process_unless_reloaded(plugin_dir: Path) ->
     assert "late" not in STEP_REGISTRY
     load_entry_point_steps(reload=True)
     assert "late" in STEP_REGISTRY
+
+
+def test_builtin_steps_are_known_before_their_modules_are_imported() -> None:
+    """Built-in names are listed without importing; a lookup imports just that step's module."""
+    import subprocess
+
+    code = (
+        "import sys, recipe_executor\n"
+        "from recipe_executor.steps.registry import STEP_REGISTRY\n"
+        "assert 'loop' in STEP_REGISTRY and 'recipe_executor.steps.loop' not in sys.modules\n"
+        "cls = STEP_REGISTRY['loop']\n"
+        "assert cls.__name__ == 'LoopStep' and 'recipe_executor.steps.loop' in sys.modules\n"
+        "assert 'recipe_executor.steps.mcp' not in sys.modules\n"
+        "print(sorted(STEP_REGISTRY))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(sorted(
+        ["conditional", "docpack_create", "docpack_extract", "execute_recipe", "llm_generate", "loop",
+         "mcp", "parallel", "read_files", "set_context", "write_files"]
+    ))
+
+
+def test_registry_listing_and_copying_give_classes_for_every_builtin() -> None:
+    copied = dict(STEP_REGISTRY)
+    assert set(copied) >= {"parallel", "loop", "conditional", "llm_generate"}
+    assert all(isinstance(cls, type) for cls in copied.values())
+    assert copied["parallel"] is ParallelStep
+    assert len(STEP_REGISTRY) == len(copied)
+
+
+def test_assigning_over_a_lazy_builtin_replaces_it() -> None:
+    class Other(BaseStep[StepConfig]):
+        async def execute(self, context: object) -> None:
+            return None
+
+    STEP_REGISTRY["docpack_extract"] = Other
+    assert STEP_REGISTRY["docpack_extract"] is Other
+    del STEP_REGISTRY["docpack_extract"]
+    assert "docpack_extract" not in STEP_REGISTRY
