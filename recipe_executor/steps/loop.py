@@ -19,16 +19,14 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import field_validator
-
-from .._concurrency import Outcome, Report, run_bounded
+from .._concurrency import Outcome, Report
 from ..context import deep_copy
-from ..errors import RecipeExecutorError, StepError, StepTimeoutError
+from ..errors import RecipeExecutorError, StepError
 from ..protocols import ContextProtocol
 from ..templates import render_structured, render_template, render_value
 from ..values import parse_json_structure
-from .base import BaseStep, StepConfig, TemplatedBool, TemplatedFloat, TemplatedInt, resolve_templated
-from .parallel import failure_error
+from .base import BaseStep, TemplatedInt
+from .fanout import FanOutConfig, check_timeout, failure_error, run_children
 from .registry import register_step
 from .runner import run_steps
 
@@ -37,7 +35,7 @@ __all__ = ["LoopConfig", "LoopStep", "resolve_items"]
 _MISSING = object()
 
 
-class LoopConfig(StepConfig):
+class LoopConfig(FanOutConfig):
     """Config for LoopStep.
 
     Fields:
@@ -60,16 +58,6 @@ class LoopConfig(StepConfig):
     substeps: list[dict[str, Any]]
     result_key: str
     max_concurrency: TemplatedInt = 1
-    delay: TemplatedFloat = 0
-    timeout: TemplatedFloat | None = None
-    fail_fast: TemplatedBool = True
-
-    @field_validator("max_concurrency", "delay", "timeout")
-    @classmethod
-    def _not_negative(cls, value: Any) -> Any:
-        if isinstance(value, (int, float)) and value < 0:
-            raise ValueError("must be 0 or more")
-        return value
 
 
 def _walk(root: Mapping[str, Any], path: str) -> Any:
@@ -140,19 +128,14 @@ class LoopStep(BaseStep[LoopConfig]):
         result_key = render_template(cfg.result_key, context).strip()
         if not item_key or not result_key:
             raise StepError(f"loop item_key {cfg.item_key!r} and result_key {cfg.result_key!r} must not render empty")
-        max_concurrency = resolve_templated(cfg.max_concurrency, int, context, "max_concurrency")
-        delay = resolve_templated(cfg.delay, float, context, "delay")
-        timeout = resolve_templated(cfg.timeout, float, context, "timeout") if cfg.timeout is not None else None
-        fail_fast = resolve_templated(cfg.fail_fast, bool, context, "fail_fast")
-        if max_concurrency < 0 or delay < 0:
-            raise StepError(f"loop max_concurrency ({max_concurrency}) and delay ({delay}) must be 0 or more")
+        limits = cfg.limits(context)
 
         is_dict = isinstance(collection, dict)
         keys: list[Any] = list(collection) if isinstance(collection, dict) else list(range(len(collection)))
         values: Sequence[Any] = list(collection.values()) if isinstance(collection, dict) else collection
         substeps = cfg.substeps
         self.logger.info(
-            "Looping over %d item(s) (max_concurrency=%s)", len(keys), max_concurrency or "unlimited"
+            "Looping over %d item(s) (max_concurrency=%s)", len(keys), limits.max_concurrency or "unlimited"
         )
 
         def label(index: int) -> str:
@@ -172,14 +155,9 @@ class LoopStep(BaseStep[LoopConfig]):
                 raise
             return clone.get(item_key)
 
-        report: Report[Any] = await run_bounded(
-            len(keys), worker, max_concurrency=max_concurrency, delay=delay, timeout=timeout, fail_fast=fail_fast
-        )
-        if report.timed_out:
-            raise StepTimeoutError(
-                f"loop timed out after {timeout:g} seconds with {report.finished} of {len(keys)} items finished"
-            )
-        if report.failures and fail_fast:
+        report: Report[Any] = await run_children(len(keys), worker, limits)
+        check_timeout(report, limits, "items")
+        if report.failures and limits.fail_fast:
             raise failure_error(report.failures, len(keys), "items", label)
         self._store(context, result_key, report.outcomes, keys, is_dict)
 

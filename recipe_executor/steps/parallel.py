@@ -11,20 +11,20 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from .._concurrency import Outcome, Report, run_bounded
-from ..errors import StepTimeoutError, SubstepsFailedError
+from .._concurrency import Outcome, Report
 from ..models import normalize_step
 from ..protocols import ContextProtocol
-from .base import BaseStep, StepConfig, TemplatedBool, TemplatedFloat, TemplatedInt, resolve_templated
+from .base import BaseStep, TemplatedFloat, TemplatedInt
+from .fanout import FanOutConfig, check_timeout, failure_error, run_children
 from .registry import register_step
 from .runner import run_step, step_segment
 
 __all__ = ["ParallelConfig", "ParallelStep", "failure_error"]
 
 
-class ParallelConfig(StepConfig):
+class ParallelConfig(FanOutConfig):
     """Config for ParallelStep.
 
     Fields:
@@ -41,17 +41,8 @@ class ParallelConfig(StepConfig):
     substeps: list[dict[str, Any]]
     max_concurrency: TemplatedInt = 0
     delay: TemplatedFloat = 0
-    timeout: TemplatedFloat | None = None
-    fail_fast: TemplatedBool = True
     result_key: str | None = None
     output_keys: list[str] = Field(default_factory=list)
-
-    @field_validator("max_concurrency", "delay", "timeout")
-    @classmethod
-    def _not_negative(cls, value: Any) -> Any:
-        if isinstance(value, (int, float)) and value < 0:
-            raise ValueError("must be 0 or more")
-        return value
 
 
 def _describe_substep(raw: Any, field: str, index: int) -> str:
@@ -61,24 +52,6 @@ def _describe_substep(raw: Any, field: str, index: int) -> str:
         return step_segment(field, index, None)
     detail = config.get("recipe_path") if step_type == "execute_recipe" else None
     return step_segment(field, index, step_type) + (f" ({detail})" if detail else "")
-
-
-def failure_error(
-    failures: Sequence[Outcome[Any]], total: int, noun: str, describe: Any
-) -> SubstepsFailedError:
-    """One error for the failed children: a single failure keeps its own path and reason;
-    several are listed. ``describe(index)`` names a child (``substeps[1] execute_recipe``)."""
-    errors = sorted(((o.index, o.error) for o in failures if o.error is not None), key=lambda pair: pair[0])
-    first = next(o.error for o in failures if o.error is not None)  # the one that failed first
-    if len(errors) == 1:
-        path = list(getattr(first, "path", None) or [describe(errors[0][0])])
-        reason = getattr(first, "reason", None) or str(first)
-        error = SubstepsFailedError(reason, errors=errors, path=path)
-    else:
-        listed = "; ".join(str(e) if getattr(e, "path", None) else f"{describe(i)}: {e}" for i, e in errors)
-        error = SubstepsFailedError(f"{len(errors)} of {total} {noun} failed: {listed}", errors=errors)
-    error.__cause__ = first
-    return error
 
 
 @register_step("parallel")
@@ -95,21 +68,11 @@ class ParallelStep(BaseStep[ParallelConfig]):
     async def execute(self, context: ContextProtocol) -> None:
         cfg = self.config
         substeps = cfg.substeps
-        max_concurrency = resolve_templated(cfg.max_concurrency, int, context, "max_concurrency")
-        delay = resolve_templated(cfg.delay, float, context, "delay")
-        timeout = resolve_templated(cfg.timeout, float, context, "timeout") if cfg.timeout is not None else None
-        fail_fast = resolve_templated(cfg.fail_fast, bool, context, "fail_fast")
-        for name, number, hint in (
-            ("max_concurrency", max_concurrency, "use 0 for no limit"),
-            ("delay", delay, "use 0 for no delay"),
-            ("timeout", timeout, "leave it out for no limit"),
-        ):
-            if number is not None and number < 0:
-                raise ValueError(f"{name} must be 0 or more, but it is {number!r}; {hint}")
+        limits = cfg.limits(context)
         output_keys = cfg.output_keys
         outputs: list[dict[str, Any]] = [{} for _ in substeps]
         self.logger.info(
-            "Running %d substeps in parallel (max_concurrency=%s)", len(substeps), max_concurrency or "unlimited"
+            "Running %d substeps in parallel (max_concurrency=%s)", len(substeps), limits.max_concurrency or "unlimited"
         )
 
         async def worker(index: int) -> None:
@@ -119,17 +82,11 @@ class ParallelStep(BaseStep[ParallelConfig]):
             finally:  # what the substep's context held when it ended, however it ended
                 outputs[index] = {key: clone.get(key) for key in output_keys}
 
-        report: Report[None] = await run_bounded(
-            len(substeps), worker, max_concurrency=max_concurrency, delay=delay, timeout=timeout, fail_fast=fail_fast
-        )
+        report: Report[None] = await run_children(len(substeps), worker, limits)
         if cfg.result_key:
             context[cfg.result_key] = [_entry(o, outputs[o.index]) for o in report.outcomes]
-        if report.timed_out:
-            raise StepTimeoutError(
-                f"timed out after {timeout:g} seconds with {report.finished} of {len(substeps)} substeps "
-                "finished; raise 'timeout' or lower the work per substep"
-            )
-        if report.failures and not (cfg.result_key and not fail_fast):
+        check_timeout(report, limits, "substeps")
+        if report.failures and not (cfg.result_key and not limits.fail_fast):
             raise failure_error(
                 report.failures, len(substeps), "substeps", lambda i: _describe_substep(substeps[i], "substeps", i)
             )

@@ -304,7 +304,7 @@ async def test_loop_timeout_fails_the_step(probe: Callable[[Behaviour], None]) -
         await anyio.sleep_forever()
 
     probe(behaviour)
-    with pytest.raises(StepTimeoutError, match=r"loop timed out after 0\.05 seconds with 0 of 2 items finished"):
+    with pytest.raises(StepTimeoutError, match=r"timed out after 0\.05 seconds with 0 of 2 items finished"):
         await _run([_loop("xs", [PROBE], timeout=0.05, max_concurrency=0)], {"xs": [1, 2]})
 
 
