@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..config import parse_bool
 from . import INSTALL_HINT
 
 __all__ = [
@@ -108,10 +109,6 @@ def missing_sdk(provider: str) -> str | None:
     return None
 
 
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
 def missing_credentials(model: ModelId, config: Mapping[str, Any], environ: Mapping[str, str]) -> str | None:
     """What credential or setting ``model`` lacks under ``config`` and ``environ``, or ``None``.
 
@@ -137,7 +134,7 @@ def missing_credentials(model: ModelId, config: Mapping[str, Any], environ: Mapp
         if not has("azure_openai_base_url", "AZURE_OPENAI_BASE_URL"):
             return "no Azure OpenAI endpoint: set AZURE_OPENAI_BASE_URL or pass --config azure_openai_base_url=..."
         managed = config.get("azure_use_managed_identity", environ.get("AZURE_USE_MANAGED_IDENTITY", "false"))
-        if _truthy(managed):
+        if parse_bool(managed):
             if not _installed("azure.identity"):
                 return "managed identity needs the 'azure-identity' package; pip install azure-identity"
             return None

@@ -17,6 +17,7 @@ from typing import Any
 import httpx2
 from pydantic_ai.models import Model
 
+from ..config import parse_bool
 from ..runtime import RunState
 from .limits import LIMITS_SERVICE, LimitSettings, RunLimits
 from .model_ids import ModelId
@@ -116,7 +117,7 @@ def _azure_client(run: RunState, config: Mapping[str, Any], model: ModelId) -> A
     endpoint = _setting(config, "azure_openai_base_url")
     version = _setting(config, "azure_openai_api_version") or "2025-03-01-preview"
     deployment = model.deployment or _setting(config, "azure_openai_deployment_name") or model.name
-    managed = str(_setting(config, "azure_use_managed_identity") or "false").lower() in ("1", "true", "yes", "on")
+    managed = parse_bool(_setting(config, "azure_use_managed_identity") or False)
     api_key = None if managed else _setting(config, "azure_openai_api_key")
     client_id = _setting(config, "azure_client_id")
     timeout = _number(config, "llm_timeout", DEFAULT_TIMEOUT)
