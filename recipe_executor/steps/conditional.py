@@ -11,7 +11,6 @@ recipe before anything runs; a malformed one is an error, never skipped.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -82,8 +81,6 @@ def _truth(value: Any) -> bool:
 class ConditionalStep(BaseStep[ConditionalConfig]):
     """Evaluates ``condition`` and runs one branch; see the module docstring."""
 
-    def __init__(self, logger: logging.Logger, config: dict[str, Any] | ConditionalConfig) -> None:
-        super().__init__(logger, config)
 
     @classmethod
     def child_steps(cls, config: ConditionalConfig) -> Sequence[tuple[str, Sequence[Any]]]:

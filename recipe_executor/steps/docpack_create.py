@@ -12,7 +12,6 @@ skipped it and still reported success). The archive is written atomically; see
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +92,6 @@ def _create(outline_path: str, resources: list[str], output: Path) -> CreatedDoc
 class DocpackCreateStep(BaseStep[DocpackCreateConfig]):
     """Writes a ``.docpack`` archive; see the module docstring."""
 
-    def __init__(self, logger: logging.Logger, config: dict[str, Any] | DocpackCreateConfig) -> None:
-        super().__init__(logger, config)
 
     async def execute(self, context: ContextProtocol) -> None:
         cfg = self.config

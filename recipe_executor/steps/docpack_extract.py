@@ -9,9 +9,7 @@ upstream never had, is accepted with a warning and ignored.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
-from typing import Any
 
 import anyio.to_thread
 
@@ -47,8 +45,6 @@ class DocpackExtractConfig(StepConfig):
 class DocpackExtractStep(BaseStep[DocpackExtractConfig]):
     """Extracts a ``.docpack`` archive; see the module docstring."""
 
-    def __init__(self, logger: logging.Logger, config: dict[str, Any] | DocpackExtractConfig) -> None:
-        super().__init__(logger, config)
 
     async def execute(self, context: ContextProtocol) -> None:
         cfg = self.config

@@ -10,7 +10,6 @@ is restored (or removed). Other writes of the sub-recipe stay, as upstream recip
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -81,8 +80,6 @@ def render_override(value: Any, context: ContextProtocol) -> Any:
 class ExecuteRecipeStep(BaseStep[ExecuteRecipeConfig]):
     """Runs a sub-recipe on the same context with scoped overrides; see the module docstring."""
 
-    def __init__(self, logger: logging.Logger, config: dict[str, Any] | ExecuteRecipeConfig) -> None:
-        super().__init__(logger, config)
 
     @classmethod
     def static_recipe_path(cls, config: ExecuteRecipeConfig) -> str | None:

@@ -10,7 +10,6 @@ SDKs are reported before any request. The SDK-dependent code lives in
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -69,8 +68,6 @@ def _check_builtin_tools(tools: list[dict[str, Any]] | None, provider: str | Non
 class LlmGenerateStep(BaseStep[LlmGenerateConfig]):
     """Calls a model and stores its answer; see the module docstring."""
 
-    def __init__(self, logger: logging.Logger, config: dict[str, Any] | LlmGenerateConfig) -> None:
-        super().__init__(logger, config)
 
     @classmethod
     def untemplated_fields(cls) -> frozenset[str]:

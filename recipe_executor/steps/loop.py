@@ -15,7 +15,6 @@ or clones at once.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -114,8 +113,6 @@ def resolve_items(items: Any, context: ContextProtocol) -> list[Any] | dict[str,
 class LoopStep(BaseStep[LoopConfig]):
     """Runs ``substeps`` for every item; see the module docstring."""
 
-    def __init__(self, logger: logging.Logger, config: dict[str, Any] | LoopConfig) -> None:
-        super().__init__(logger, config)
 
     @classmethod
     def child_steps(cls, config: LoopConfig) -> Sequence[tuple[str, Sequence[Any]]]:

@@ -11,7 +11,6 @@ recursively; a string that is exactly ``{{ expr }}`` keeps the value's type) and
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from ..errors import StepError
@@ -56,8 +55,6 @@ def result_to_data(result: Any) -> dict[str, Any]:
 class McpStep(BaseStep[McpConfig]):
     """Calls an MCP tool; see the module docstring."""
 
-    def __init__(self, logger: logging.Logger, config: dict[str, Any] | McpConfig) -> None:
-        super().__init__(logger, config)
 
     async def execute(self, context: ContextProtocol) -> None:
         from ..llm.generate import tool_result_payload

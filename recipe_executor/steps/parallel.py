@@ -6,7 +6,6 @@ between launches), plus ``timeout``, ``fail_fast: false`` and an optional ``resu
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -58,8 +57,6 @@ def _describe_substep(raw: Any, field: str, index: int) -> str:
 class ParallelStep(BaseStep[ParallelConfig]):
     """Runs ``substeps`` concurrently on cloned contexts; see :class:`ParallelConfig`."""
 
-    def __init__(self, logger: logging.Logger, config: dict[str, Any] | ParallelConfig) -> None:
-        super().__init__(logger, config)
 
     @classmethod
     def child_steps(cls, config: ParallelConfig) -> Sequence[tuple[str, Sequence[Any]]]:

@@ -125,8 +125,6 @@ def _read_all(paths: list[str], optional: bool, logger: logging.Logger) -> list[
 class ReadFilesStep(BaseStep[ReadFilesConfig]):
     """Reads files into the context; see the module docstring."""
 
-    def __init__(self, logger: logging.Logger, config: dict[str, Any] | ReadFilesConfig) -> None:
-        super().__init__(logger, config)
 
     def _paths(self, context: ContextProtocol) -> list[str]:
         """The rendered paths: a string is split on commas; list items are not (as upstream).

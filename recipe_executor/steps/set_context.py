@@ -100,8 +100,6 @@ def _nested(value: Any, context: ContextProtocol, logger: logging.Logger) -> Any
 class SetContextStep(BaseStep[SetContextConfig]):
     """Stores a rendered value in the context; see the module docstring."""
 
-    def __init__(self, logger: logging.Logger, config: dict[str, Any] | SetContextConfig) -> None:
-        super().__init__(logger, config)
 
     async def execute(self, context: ContextProtocol) -> None:
         cfg = self.config

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import tempfile
 from pathlib import Path
@@ -180,8 +179,6 @@ def _as_file(item: Any, where: str) -> tuple[Any, Any]:
 class WriteFilesStep(BaseStep[WriteFilesConfig]):
     """Writes files under ``root``; see the module docstring."""
 
-    def __init__(self, logger: logging.Logger, config: dict[str, Any] | WriteFilesConfig) -> None:
-        super().__init__(logger, config)
 
     def _collect(self, context: ContextProtocol) -> list[tuple[str, Any]]:
         cfg = self.config
