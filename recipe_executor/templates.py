@@ -17,6 +17,7 @@ from io import StringIO
 from typing import Any
 
 from ._simple_templates import MISS, lookup, render_simple, simple_plan, single_path
+from .context import deep_copy
 from .errors import TemplateError
 from .protocols import ContextProtocol
 from .runtime import current_run
@@ -24,6 +25,7 @@ from .runtime import current_run
 __all__ = [
     "check_template",
     "is_template",
+    "render_owned",
     "render_structured",
     "render_template",
     "render_value",
@@ -159,6 +161,18 @@ def render_structured(text: str, context: ContextProtocol | Mapping[str, Any]) -
         # Liquid's own objects (`{{ empty }}`, `{{ blank }}`) are not data: keep what they print.
         return render_template(text, context)
     return value
+
+
+def render_owned(text: str, context: ContextProtocol | Mapping[str, Any]) -> Any:
+    """:func:`render_structured` for a value a step stores or writes.
+
+    Text with whitespace around the one expression stays text (``"\n\n{{ body }}"`` keeps its
+    leading blank lines, as upstream did), and a structured result is a private deep copy, so it
+    never aliases another key's value or a parent context's.
+    """
+    if text != text.strip():
+        return render_template(text, context)
+    return deep_copy(render_structured(text, context))
 
 
 def render_value(value: Any, context: ContextProtocol | Mapping[str, Any], *, structured: bool = False) -> Any:

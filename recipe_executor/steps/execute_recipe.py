@@ -21,13 +21,12 @@ from ..errors import RecipeValidationError, RecursionLimitError, StepError
 from ..loader import canonical_path, load_recipe, resolve_recipe_path
 from ..protocols import ContextProtocol
 from ..runtime import current_depth, current_recipe_dir, current_run, nested_recipe
-from ..templates import is_template, render_template
+from ..templates import is_template, render_owned, render_template
 from ..validation import validate_recipe
 from ..values import parse_json_structure
 from .base import BaseStep, StepConfig
 from .registry import register_step
 from .runner import run_steps
-from .set_context import render_exact
 
 __all__ = ["ExecuteRecipeConfig", "ExecuteRecipeStep", "render_override"]
 
@@ -67,7 +66,7 @@ def render_override(value: Any, context: ContextProtocol) -> Any:
     if isinstance(value, str):
         if not is_template(value):
             return parse_json_structure(value)
-        result = render_exact(value, context)
+        result = render_owned(value, context)
         return parse_json_structure(result) if isinstance(result, str) else result
     if isinstance(value, dict):
         return {render_template(k, context): render_override(v, context) for k, v in value.items()}

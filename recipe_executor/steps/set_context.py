@@ -14,14 +14,13 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal
 
-from ..context import deep_copy
 from ..errors import StepError
 from ..protocols import ContextProtocol
-from ..templates import is_template, render_structured, render_template
+from ..templates import is_template, render_owned, render_template
 from .base import BaseStep, StepConfig, TemplatedBool, resolve_templated
 from .registry import register_step
 
-__all__ = ["MAX_NESTED_PASSES", "SetContextConfig", "SetContextStep", "merge_values", "render_exact", "render_leaves"]
+__all__ = ["MAX_NESTED_PASSES", "SetContextConfig", "SetContextStep", "merge_values", "render_leaves"]
 
 MAX_NESTED_PASSES = 10
 """How many extra render passes ``nested_render`` makes at most."""
@@ -54,14 +53,6 @@ def merge_values(old: Any, new: Any) -> Any:
     return [old, new]
 
 
-def render_exact(text: str, context: ContextProtocol) -> Any:
-    """:func:`render_structured`, except that text with whitespace around the one expression
-    stays text: ``"\\n\\n{{ body }}"`` must keep its leading blank lines, as upstream did."""
-    if text != text.strip():
-        return render_template(text, context)
-    return deep_copy(render_structured(text, context))
-
-
 def render_leaves(value: Any, context: ContextProtocol) -> Any:
     """Render every string in ``value``: dict keys as text, leaves structured.
 
@@ -69,7 +60,7 @@ def render_leaves(value: Any, context: ContextProtocol) -> Any:
     value (or a value shared with a parent context).
     """
     if isinstance(value, str):
-        return render_exact(value, context) if is_template(value) else value
+        return render_owned(value, context) if is_template(value) else value
     if isinstance(value, dict):
         return {render_template(k, context): render_leaves(v, context) for k, v in value.items()}
     if isinstance(value, list):

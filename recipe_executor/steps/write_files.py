@@ -23,10 +23,9 @@ from pydantic import BaseModel, model_validator
 from ..errors import StepError
 from ..paths import contained_path
 from ..protocols import ContextProtocol
-from ..templates import is_template, render_template
+from ..templates import is_template, render_owned, render_template
 from .base import BaseStep, StepConfig
 from .registry import register_step
-from .set_context import render_exact
 
 __all__ = ["FileEntry", "WriteFilesConfig", "WriteFilesStep", "write_all", "write_atomic"]
 
@@ -159,7 +158,7 @@ def _render_content(content: Any, context: ContextProtocol) -> Any:
     literally); a string that is exactly ``"{{ x }}"`` keeps ``x``'s value, so an object is
     written as JSON rather than as a Python repr."""
     if isinstance(content, str):
-        return render_exact(content, context) if is_template(content) else content
+        return render_owned(content, context) if is_template(content) else content
     if isinstance(content, dict):
         return {k: _render_content(v, context) for k, v in content.items()}
     if isinstance(content, list):
